@@ -1,7 +1,7 @@
 # wizardsofts.ray: the two commands a user needs, and the pieces they are made of.
 #   make sandbox          deploy the seed's cluster onto local server containers
 #   make sandbox-destroy  remove those containers, their volumes and network
-#   make test             unit tests, lint, and the molecule default scenario
+#   make test             unit tests, lint, ansible-test sanity, and the molecule default scenario
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -17,7 +17,7 @@ IMAGES_VARS := .cache/testbed_images.yml
 SANDBOX_IMAGES_VARS := $(SANDBOX_INVENTORY)/group_vars/all/testbed_images.yml
 MOLECULE_IMAGES_VARS := molecule/default/inventory/group_vars/all/testbed_images.yml
 
-.PHONY: help venv host-tools docker-engine images sandbox sandbox-destroy test unit lint molecule build
+.PHONY: help venv host-tools docker-engine images sandbox sandbox-destroy test unit lint sanity molecule preflight-test build
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -53,13 +53,43 @@ sandbox: venv images
 sandbox-destroy: venv
 	$(BIN)/ansible-playbook -i $(SANDBOX_INVENTORY) testbed/playbooks/destroy.yml
 
-test: unit lint molecule
+test: unit lint sanity molecule preflight-test
 
 unit: venv host-tools
 	$(BIN)/pytest tests/unit
 
 lint: venv
 	$(BIN)/ansible-lint
+
+# ansible-test sanity on the collection as it is built (galaxy.yml's build_ignore applies), installed
+# under .cache/sanity/ansible_collections/wizardsofts/ray, where ansible-test needs it to be.
+# - `git init` gives the copy a .git of its own. Without it, ansible-test walks up to this checkout's
+#   .git and lists the copy's files with `git ls-files`; .cache/ is ignored there, so it would find
+#   no file at all and every test would pass on nothing.
+# - ansible-test bootstraps pip into each test's virtualenv with a get-pip script it downloads from
+#   ci-files.testing.ansible.com, unless ~/.ansible/test/cache/get_pip_<pip version>.py exists. CI
+#   reaches only PyPI and Debian, so tests/sanity/pip_bootstrap.py is put there: it installs the
+#   same pip from the package index with the pip wheel bundled with Python. The file name carries
+#   the pip version this ansible-test wants, read from ansible-test itself (an internal function,
+#   stable for the ansible-core that requirements.txt pins).
+# - Only the machine's Python, 3.11, is tested (--python 3.11): CI's machine has no other.
+SANITY_ROOT := .cache/sanity/ansible_collections/wizardsofts/ray
+
+sanity: venv
+	rm -rf .cache/sanity
+	$(BIN)/ansible-galaxy collection build --output-path .cache/sanity/dist
+	ANSIBLE_COLLECTIONS_PATH=$(abspath .cache/sanity) \
+	  $(BIN)/ansible-galaxy collection install --offline --no-deps -p .cache/sanity .cache/sanity/dist/*.tar.gz
+	git -C $(SANITY_ROOT) init -q
+	pip_version=$$($(PY) -c 'import types, ansible_test._internal.python_requirements as r; \
+	  print(r.get_venv_packages(types.SimpleNamespace(version="3.11"))["pip"])'); \
+	install -D -m 644 tests/sanity/pip_bootstrap.py "$$HOME/.ansible/test/cache/get_pip_$${pip_version//./_}.py"
+	cd $(SANITY_ROOT) && $(abspath $(BIN))/ansible-test sanity --python 3.11
+
+# The preflight cases of issue 5 (docs/preflight.md) against local server containers on
+# 198.18.88.0/24, created and destroyed by the suite itself.
+preflight-test: venv images
+	$(BIN)/pytest tests/integration/preflight
 
 molecule: venv images
 	$(BIN)/molecule test -s default

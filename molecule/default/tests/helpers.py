@@ -1,0 +1,41 @@
+"""What the scenario's tests share: the nodes, commands inside them, and playbook runs from the controller."""
+
+import os
+import pathlib
+import subprocess
+
+import yaml
+
+SCENARIO_DIR = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).resolve().parents[1]))
+PROJECT_DIR = SCENARIO_DIR.parents[1]
+INVENTORY = SCENARIO_DIR / "inventory"
+NETWORK = "wizardsofts-ray-molecule"
+NODES = {
+    "head": {"name": "server84", "container": "wizardsofts-ray-molecule-server84", "ip": "198.18.86.84"},
+    "worker": {"name": "server80", "container": "wizardsofts-ray-molecule-server80", "ip": "198.18.86.80"},
+}
+
+
+def node_exec(container, command, stdin=None, check=True):
+    """Run a shell command as root inside a test node; returns its stdout."""
+    result = subprocess.run(
+        ["docker", "exec", "-i", container, "sh", "-c", command],
+        input=stdin, capture_output=True, text=True, timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{command!r} on {container} exited {result.returncode}: {result.stderr}")
+    return result.stdout
+
+
+def load_testbed_images():
+    with open(INVENTORY / "group_vars" / "all" / "testbed_images.yml", encoding="utf-8") as images:
+        return yaml.safe_load(images)
+
+
+def run_playbook(playbook, *args):
+    """ansible-playbook from the project directory against the scenario's inventory, as a user would."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT_DIR / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(INVENTORY), playbook, *args],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900,
+    )
