@@ -32,10 +32,28 @@ def load_testbed_images():
         return yaml.safe_load(images)
 
 
-def run_playbook(playbook, *args):
+def run_playbook(playbook, *args, env=None):
     """ansible-playbook from the project directory against the scenario's inventory, as a user would."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT_DIR / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT_DIR / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               **(env or {}))
     return subprocess.run(
         ["ansible-playbook", "-i", str(INVENTORY), playbook, *args],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900,
     )
+
+
+TOKEN_FILE = INVENTORY / ".ray_auth_token"
+
+# Asks the head's dashboard from inside a node, with the token read from stdin (never on a command line).
+_API_GET = r"""
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.stdin.read().strip()})
+print(urllib.request.urlopen(request, timeout=10).read().decode())
+"""
+
+
+def head_api(path):
+    """GET a path of the head's dashboard API with the cluster's token; returns the parsed JSON."""
+    token = TOKEN_FILE.read_text(encoding="utf-8").strip()
+    url = f"http://{NODES['head']['ip']}:8265{path}"
+    return yaml.safe_load(node_exec(NODES["head"]["container"], f"python3 -c '{_API_GET}' {url}", stdin=token))

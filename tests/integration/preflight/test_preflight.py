@@ -11,6 +11,7 @@ and one worker with a second, unreachable worker in the inventory, then checks a
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -220,6 +221,37 @@ def test_12_snap_docker_data_dir(testbed):
                 r"/home, but ray_cluster_data_dir=/opt/ray\. Fix: set ray_cluster_data_dir to a directory under /home")
     finally:
         testbed.exec(WORKER, "rm", "-rf", "/snap")
+
+
+# --- 14. The cluster's token (issue 6): too short, or not the same on every node; never shown -----------------
+def test_14_token_too_short(testbed):
+    inventory = testbed.inventory()
+    inventory.group_vars["ray_cluster_auth_token"] = "short-token-123"
+    run = refused(testbed, inventory, HEAD,
+                  r"^ray_cluster_auth_token on server84 \(not shown\) is 15 characters long, or holds characters other "
+                  r"than letters, digits and \._~\+/=- \(an HTTP header carries it\): a token must be at least 32 of those\. "
+                  r"Fix: unset it to use the one generated in ray_cluster_auth_token_file=")
+    assert "short-token-123" not in json.dumps(run.data) + run.stderr
+
+
+def test_14_token_differs_between_nodes(testbed):
+    inventory = testbed.inventory()
+    inventory.host(WORKER)["ray_cluster_auth_token"] = "AnotherTokenForOneWorkerOnly" * 2
+    run = refused(testbed, inventory, WORKER,
+                  r"^ray_cluster_auth_token on server80 differs from the head's \(server84\); values not shown\. "
+                  r"Ray refuses a node whose token differs\. Fix: set ray_cluster_auth_token once, for the whole "
+                  r"ray_cluster group, not per host\.$")
+    assert "AnotherTokenForOneWorkerOnly" not in json.dumps(run.data) + run.stderr
+
+
+# --- 15. TLS with only some of the operator's own files ----------------------------------------------------
+def test_15_tls_files_incomplete(testbed):
+    inventory = testbed.inventory()
+    inventory.group_vars.update({"ray_cluster_tls_enabled": True, "ray_cluster_tls_ca_cert": "/etc/pki/ray-ca.crt"})
+    refused(testbed, inventory, HEAD,
+            r"^ray_cluster_tls_ca_cert=/etc/pki/ray-ca\.crt, ray_cluster_tls_cert=\(empty\), ray_cluster_tls_key=\(empty\) "
+            r"on server84: your own TLS files need all three\. Fix: set the CA certificate and this node's certificate "
+            r"and key, or none of them")
 
 
 # --- 10. An unreachable worker: the rest is deployed, the run fails naming it ---------------------------------
