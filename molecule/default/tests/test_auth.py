@@ -57,7 +57,7 @@ def test_the_token_is_kept_in_0600_files_and_never_in_the_container_configuratio
     token = cluster_token()
     for node in NODES.values():
         listing = node_exec(node["container"], f"stat -c '%a %u' {TOKEN_ON_NODE} /var/lib/ray/secrets").split()
-        assert listing == ["600", "1000", "700", "0"]
+        assert listing == ["600", "1000", "700", "1000"]
         container = "ray-head" if node is NODES["head"] else "ray-worker"
         inspect = node_exec(node["container"], f"docker inspect {container}")
         assert token not in inspect
