@@ -5,14 +5,18 @@
 #
 #   testbed/images/build.sh            build what is missing, print the image names
 #   RAY_VERSION=2.60.0 ...             Ray version baked into the Ray image
+#   RAY_PREVIOUS_VERSION=2.59.0 ...    also build a Ray image of that older version (the day2
+#                                      scenario's rolling upgrade starts from it)
 #
 # Prints, as Ansible variables (YAML), the node image and the Ray image and archive the
-# collection's roles should use; the Makefile writes them into the test inventories.
+# collection's roles should use; the Makefile writes them into the test inventories. With
+# RAY_PREVIOUS_VERSION it also prints testbed_previous_ray_version, _image and _image_archive.
 set -euo pipefail
 shopt -s inherit_errexit
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ray_version="${RAY_VERSION:-2.60.0}"
+previous_ray_version="${RAY_PREVIOUS_VERSION:-}"
 cache_dir="${WIZARDSOFTS_RAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wizardsofts-ray}"
 mkdir -p "$cache_dir"
 
@@ -80,11 +84,15 @@ node_image="$(build_image wizardsofts-ray-testbed/node "$here/node" "$base")"
 ray_image="$(build_image wizardsofts-ray-testbed/ray "$here/ray" "$base" "RAY_VERSION=$ray_version")"
 
 # The archive the Ray roles ship to nodes that cannot pull (air-gapped sites, and our nodes).
-ray_archive="$cache_dir/ray-${ray_image##*:}.tar"
-if [ ! -s "$ray_archive" ]; then
-  log "saving $ray_image to $ray_archive"
-  docker save "$ray_image" -o "$ray_archive.partial" && mv "$ray_archive.partial" "$ray_archive"
-fi
+save_archive() {
+  local image="$1" archive="$cache_dir/ray-${1##*:}.tar"
+  if [ ! -s "$archive" ]; then
+    log "saving $image to $archive"
+    docker save "$image" -o "$archive.partial" && mv "$archive.partial" "$archive"
+  fi
+  echo "$archive"
+}
+ray_archive="$(save_archive "$ray_image")"
 
 cat <<YAML
 ---
@@ -94,3 +102,14 @@ ray_cluster_version: "$ray_version"
 ray_cluster_image: "$ray_image"
 ray_cluster_image_archive: "$ray_archive"
 YAML
+
+if [ -n "$previous_ray_version" ]; then
+  previous_ray_image="$(build_image wizardsofts-ray-testbed/ray "$here/ray" "$base" "RAY_VERSION=$previous_ray_version")"
+  previous_ray_archive="$(save_archive "$previous_ray_image")"
+  cat <<YAML
+# The older Ray release an upgrade test starts from (RAY_PREVIOUS_VERSION).
+testbed_previous_ray_version: "$previous_ray_version"
+testbed_previous_ray_image: "$previous_ray_image"
+testbed_previous_ray_image_archive: "$previous_ray_archive"
+YAML
+fi

@@ -1,0 +1,22 @@
+"""Scale in: remove_worker.yml takes server81 out; the rest of the cluster is untouched."""
+
+from helpers import HEAD, INVENTORY, SERVER80, SERVER81, changed_per_host, cluster_nodes, ray_container, run_playbook
+
+
+def test_remove_worker_stops_and_removes_only_server81():
+    before = {node["name"]: ray_container(node)["Id"] for node in (HEAD, SERVER80)}
+    run = run_playbook("remove_worker.yml", "-e", "ray_cluster_remove_hosts=server81")
+    assert run.returncode == 0, run.stdout[-3000:]
+    changed = changed_per_host(run.stdout)
+    assert changed["server84"] == 0 and changed["server81"] > 0, changed
+    assert "server80" not in changed  # not even connected to
+    assert ray_container(SERVER81) is None
+    assert {node["name"]: ray_container(node)["Id"] for node in (HEAD, SERVER80)} == before
+    server81 = [state for ip, state, _ in cluster_nodes() if ip == SERVER81["ip"]]
+    assert server81 and "ALIVE" not in server81  # Ray keeps a DEAD entry for the node that left
+
+
+def test_without_server81_in_the_inventory_the_membership_check_no_longer_expects_it():
+    run = run_playbook("verify.yml", "-e", '{"ray_cluster_verify_workloads": ["hello_world"]}', inventories=(INVENTORY,))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "server84=" in run.stdout and "server80=" in run.stdout and "server81=" not in run.stdout

@@ -1,0 +1,37 @@
+"""Teardown: Ray's containers, images, data and firewall rules go; Docker and the operator's rules stay."""
+
+import pytest
+
+from helpers import HEAD, INVENTORY, SERVER80, changed_per_host, load_testbed_images, node_exec, ray_container, run_playbook
+
+EVERYTHING = ["-e", '{"ray_cluster_teardown_images": true, "ray_cluster_teardown_data": true, "ray_cluster_teardown_firewall": true}']
+UNRELATED_RULE = "2222/tcp"
+
+
+@pytest.fixture(scope="module")
+def unrelated_rule():
+    node_exec(SERVER80, f"ufw allow {UNRELATED_RULE} comment 'operator: unrelated service'")
+    return SERVER80
+
+
+def test_teardown_removes_ray_and_keeps_docker_and_the_operators_rules(unrelated_rule):
+    run = run_playbook("teardown.yml", *EVERYTHING, inventories=(INVENTORY,))
+    assert run.returncode == 0, run.stdout[-3000:]
+    images = load_testbed_images()
+    for node in (HEAD, SERVER80):
+        assert ray_container(node) is None
+        assert node_exec(node, "docker ps -aq --filter label=io.wizardsofts.ray.role").strip() == ""
+        assert node_exec(node, f"docker images -q {images['ray_cluster_image']}").strip() == ""
+        assert node_exec(node, "test -e /var/lib/ray && echo present || echo absent").strip() == "absent"
+        assert node_exec(node, "systemctl is-active docker").strip() == "active"
+        rules = node_exec(node, "ufw show added")
+        assert "wizardsofts.ray: Ray" not in rules
+        assert "wizardsofts.ray: SSH" in rules  # kept: UFW stays enabled
+        assert "Status: active" in node_exec(node, "ufw status")
+    assert "operator: unrelated service" in node_exec(unrelated_rule, "ufw show added")
+
+
+def test_a_second_teardown_changes_nothing():
+    run = run_playbook("teardown.yml", *EVERYTHING, inventories=(INVENTORY,))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert changed_per_host(run.stdout) == {"server84": 0, "server80": 0}
