@@ -1,7 +1,9 @@
 # wizardsofts.ray: the two commands a user needs, and the pieces they are made of.
 #   make sandbox          deploy the seed's cluster onto local server containers
 #   make sandbox-destroy  remove those containers, their volumes and network
-#   make test             unit tests, lint, ansible-test sanity, and the molecule default scenario
+#   make test             unit tests, lint, ansible-test sanity, and every scenario and integration suite
+#   make bench            benchmarks (not part of make test): deploy, rerun, scale, readiness, throughput
+#   make docs             regenerate docs/roles/*.md from the roles' meta/argument_specs.yml
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -53,7 +55,7 @@ sandbox: venv images
 sandbox-destroy: venv
 	$(BIN)/ansible-playbook -i $(SANDBOX_INVENTORY) testbed/playbooks/destroy.yml
 
-test: unit lint sanity molecule preflight-test
+test: unit lint sanity molecule preflight-test awx-test day2-test monitoring-test
 
 unit: venv host-tools
 	$(BIN)/pytest tests/unit
@@ -96,3 +98,80 @@ molecule: venv images
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path .cache/dist
+
+# ---- AWX, execution environment and docs (issue 9) ------------------------------------------------
+#   make docs             regenerate docs/roles/*.md from every role's meta/argument_specs.yml
+#   make awx-test         AWX objects vs awx.awx's argument specs, ansible-builder context, AWX job runs
+# The AWX job runs (tests/integration/awx_runner) launch every job template with ansible-runner the
+# way AWX does, on their own test bed: network wizardsofts-ray-awx, 198.18.96.0/24.
+.PHONY: docs awx-test awx-unit awx-runner-test
+
+docs: venv
+	$(PY) docs/generate_role_docs.py
+
+# The AWX objects' unit tests, the ansible-builder test and the docs check are part of `make unit`,
+# and awx/ is linted by `make lint`; this adds the syntax check of the AWX playbook.
+awx-unit: venv
+	$(BIN)/ansible-playbook --syntax-check awx/configure.yml
+
+awx-runner-test: venv images
+	$(BIN)/pytest tests/integration/awx_runner
+
+awx-test: awx-unit awx-runner-test
+
+# ---- Benchmarks (issue 10) ----------------------------------------------------------------------
+#   make bench            deploy times, reruns, scaling, readiness and Ray throughput vs the floor, one table
+# Not part of `make test`: it prints figures, it asserts none. BENCH_RUNS=1 for a quick pass (default
+# 3, medians); BENCH_WORKERS=1,2,4,6 to choose the scale points. Test bed: network wizardsofts-ray-bench,
+# 198.18.98.0/24, containers wizardsofts-ray-bench-*; all removed at the end. docs/benchmarks.md.
+.PHONY: bench
+
+bench: venv images
+	$(PY) benchmarks/bench.py
+
+# --- Monitoring (issue 8) ---------------------------------------------------------------------------
+# promtool comes from Debian's prometheus package, unpacked under .cache: nothing is installed on the
+# machine and no Prometheus daemon is started. `make monitoring-test` runs promtool check config,
+# check rules and test rules on what the monitoring role renders (tests/monitoring), then the
+# molecule scenario in which a real Prometheus scrapes a real cluster (molecule/monitoring).
+PROMTOOL := .cache/prometheus/usr/bin/promtool
+MONITORING_IMAGES_VARS := molecule/monitoring/inventory/group_vars/all/testbed_images.yml
+
+.PHONY: promtool monitoring-test monitoring-promtool-test monitoring-molecule
+
+$(PROMTOOL):
+	rm -rf .cache/prometheus-deb .cache/prometheus
+	mkdir -p .cache/prometheus-deb
+	cd .cache/prometheus-deb && { apt-get download prometheus 2>/dev/null || \
+	  { apt-get update -qq && apt-get download prometheus; }; }
+	dpkg-deb -x .cache/prometheus-deb/prometheus_*.deb .cache/prometheus
+	rm -rf .cache/prometheus-deb
+	$(PROMTOOL) --version
+
+promtool: $(PROMTOOL)
+
+monitoring-test: monitoring-promtool-test monitoring-molecule
+
+monitoring-promtool-test: venv promtool
+	PROMTOOL=$(abspath $(PROMTOOL)) $(BIN)/pytest tests/monitoring
+
+monitoring-molecule: venv images
+	cp $(IMAGES_VARS) $(MONITORING_IMAGES_VARS)
+	$(BIN)/molecule test -s monitoring
+
+# --- Day 2 (issue 7, docs/day2.md) -----------------------------------------------------------------
+# `molecule test -s day2`: scale out, rolling upgrade, the example workloads as Ray jobs, configuration
+# changes, faults, scale in and teardown, on one cluster (198.18.94.0/24). The upgrade starts from the
+# previous Ray release, so its image is built too (cached like the others; about a minute the first time).
+DAY2_PREVIOUS_RAY_VERSION := 2.59.0
+DAY2_IMAGES_VARS := molecule/day2/inventory/group_vars/all/testbed_images.yml
+
+.PHONY: day2-images day2-test
+
+day2-images: docker-engine
+	mkdir -p .cache
+	RAY_PREVIOUS_VERSION=$(DAY2_PREVIOUS_RAY_VERSION) testbed/images/build.sh > .cache/day2_testbed_images.yml.partial
+	mv .cache/day2_testbed_images.yml.partial $(DAY2_IMAGES_VARS)
+
+day2-test: venv day2-images
+	$(BIN)/molecule test -s day2
