@@ -128,13 +128,17 @@ class Testbed:
         self.nodes = {name: Inventory().host(name)["ansible_host"] for name in ("server84", "server80")}
 
     def inventory(self) -> Inventory:
-        return Inventory()
+        inventory = Inventory()
+        # Each run writes its inventory to a new directory; the token file (by default next to the
+        # inventory) must stay the same across runs, as it does for a user's one inventory.
+        inventory.all_vars["ray_cluster_auth_token_file"] = str(self.tmp / "ray_auth_token")
+        return inventory
 
-    def run(self, inventory: Inventory, playbook: str = "site.yml") -> Run:
+    def run(self, inventory: Inventory, playbook: str = "site.yml", *options: str) -> Run:
         self.count += 1
         directory = inventory.write(self.tmp / f"inventory-{self.count}")
         completed = subprocess.run(
-            [str(BIN / "ansible-playbook"), "-i", str(directory), str(ROOT / playbook)],
+            [str(BIN / "ansible-playbook"), "-i", str(directory), str(ROOT / playbook), *options],
             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=1800, check=False,
         )
         return Run(completed)

@@ -12,6 +12,7 @@ and one worker with a second, unreachable worker in the inventory, then checks a
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -252,6 +253,25 @@ def test_15_tls_files_incomplete(testbed):
             r"^ray_cluster_tls_ca_cert=/etc/pki/ray-ca\.crt, ray_cluster_tls_cert=\(empty\), ray_cluster_tls_key=\(empty\) "
             r"on server84: your own TLS files need all three\. Fix: set the CA certificate and this node's certificate "
             r"and key, or none of them")
+
+
+# --- Issue 4: `firewall.yml --check --diff` on fresh nodes shows the rules it would add, changes nothing ----
+def test_firewall_check_diff_on_fresh_nodes_shows_the_rules_it_would_add(testbed):
+    before = testbed.snapshot()
+    run = testbed.run(testbed.inventory(), "firewall.yml", "--check", "--diff")
+    assert run.rc == 0, run
+    firewall = {host: result for _, task, host, result in run.results() if "Allow SSH and exactly the Ray ports" in task}
+    assert set(firewall) == {HEAD, WORKER}, [task for _, task, _, _ in run.results()]
+    for host, result in firewall.items():
+        assert result["changed"], result
+        after = result["diff"]["after"]
+        assert "status: active" in after and "default incoming: deny" in after
+        assert "ufw allow 22/tcp comment 'wizardsofts.ray: SSH'" in after, after
+        assert re.search(r"ufw allow from 198\.18\.88\.0/25 to any port 8076 proto tcp comment 'wizardsofts\.ray: Ray", after), after
+        assert "status: inactive" in result["diff"]["before"]
+    assert "ufw allow from 198.18.88.0/25 to any port 6379 proto tcp" in firewall[HEAD]["diff"]["after"]
+    assert "port 6379 " not in firewall[WORKER]["diff"]["after"]
+    assert testbed.snapshot() == before
 
 
 # --- 10. An unreachable worker: the rest is deployed, the run fails naming it ---------------------------------
