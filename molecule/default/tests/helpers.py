@@ -3,11 +3,14 @@
 import os
 import pathlib
 import subprocess
+import sys
 
 import yaml
 
 SCENARIO_DIR = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).resolve().parents[1]))
 PROJECT_DIR = SCENARIO_DIR.parents[1]
+# molecule/shared holds what every scenario's tests use.
+sys.path.insert(0, str(PROJECT_DIR / "molecule" / "shared"))
 INVENTORY = SCENARIO_DIR / "inventory"
 NETWORK = "wizardsofts-ray-molecule"
 NODES = {

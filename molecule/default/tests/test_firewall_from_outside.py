@@ -13,6 +13,7 @@ import textwrap
 import pytest
 
 from helpers import NETWORK, NODES, load_testbed_images, node_exec
+from node_probe import probe_from
 
 OUTSIDER = "wizardsofts-ray-molecule-outsider"
 OUTSIDER_IP = "198.18.86.200"
@@ -20,30 +21,6 @@ OUTSIDER_IP = "198.18.86.200"
 HEAD_PORTS = [6379, 8265, 10001]
 NODE_PORTS = [8076, 8077, 8078, 8079, 9091, 52365]
 
-# Connects to every (address, port) at once, prints {"address:port": "open" | "refused" | "timeout"}.
-PROBE = textwrap.dedent("""
-    import concurrent.futures, json, socket, sys
-    def probe(target):
-        address, port = target.rsplit(":", 1)
-        try:
-            socket.create_connection((address, int(port)), timeout=3).close()
-            return "open"
-        except ConnectionRefusedError:
-            return "refused"
-        except OSError:
-            return "timeout"
-    targets = sys.argv[1:]
-    with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
-        print(json.dumps(dict(zip(targets, pool.map(probe, targets)))))
-""")
-
-
-def probe_from(container, targets):
-    result = subprocess.run(
-        ["docker", "exec", container, "python3", "-c", PROBE, *targets],
-        capture_output=True, text=True, check=True, timeout=60,
-    )
-    return json.loads(result.stdout)
 
 
 # Ends of the worker port range: no process need listen there, but UFW drops packets (timeout) where

@@ -5,11 +5,13 @@ import os
 import pathlib
 import re
 import subprocess
-import textwrap
+import sys
 import time
 
 SCENARIO_DIR = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).resolve().parents[1]))
 PROJECT_DIR = SCENARIO_DIR.parents[1]
+# molecule/shared holds what every scenario's tests use.
+sys.path.insert(0, str(PROJECT_DIR / "molecule" / "shared"))
 INVENTORY = SCENARIO_DIR / "inventory"
 NODES = {
     "head": {"name": "server84", "container": "wizardsofts-ray-monitoring-server84", "ip": "198.18.92.84"},
@@ -75,27 +77,3 @@ def changed_per_host(output):
     return {m["host"]: int(m["changed"]) for m in RECAP.finditer(output)}
 
 
-# Connects to every (address, port) at once, prints {"address:port": "open" | "refused" | "timeout"}.
-PROBE = textwrap.dedent("""
-    import concurrent.futures, json, socket, sys
-    def probe(target):
-        address, port = target.rsplit(":", 1)
-        try:
-            socket.create_connection((address, int(port)), timeout=3).close()
-            return "open"
-        except ConnectionRefusedError:
-            return "refused"
-        except OSError:
-            return "timeout"
-    targets = sys.argv[1:]
-    with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
-        print(json.dumps(dict(zip(targets, pool.map(probe, targets)))))
-""")
-
-
-def probe_from(container, targets):
-    result = subprocess.run(
-        ["docker", "exec", container, "python3", "-c", PROBE, *targets],
-        capture_output=True, text=True, check=True, timeout=60,
-    )
-    return json.loads(result.stdout)

@@ -10,8 +10,9 @@ import subprocess
 import textwrap
 import urllib.parse
 
-from helpers import (JOB, METRICS_PORT, NODES, PROMETHEUS, changed_per_host, node_exec, probe_from,
+from helpers import (JOB, METRICS_PORT, NODES, PROMETHEUS, changed_per_host, node_exec,
                      prometheus_api, ray_targets, run_playbook, wait_until)
+from node_probe import probe_from
 
 EXPECTED_TARGETS = {
     "server84": ("head", "198.18.92.84:9091", "up"),
