@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
-
 from ansible.errors import AnsibleFilterError
+from ansible_collections.wizardsofts.ray.plugins.module_utils._sizes import SizeError, parse_size
 
 DOCUMENTATION = r"""
 name: size_to_bytes
@@ -45,36 +43,13 @@ _value:
   type: int
 """
 
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
-    "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40,
-}
-_SIZE = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[a-zA-Z]*)\s*$")
-
 
 def size_to_bytes(value, name="size"):
     """Return ``value`` as an int number of bytes, or raise AnsibleFilterError saying why not."""
-    if isinstance(value, bool):
-        raise AnsibleFilterError(f"{name}: {value!r} is not a size; use bytes (2300000000) or a unit (2.3GB, 16GiB)")
-    if isinstance(value, int):
-        if value < 0:
-            raise AnsibleFilterError(f"{name}: {value} is negative; a size must be 0 or more bytes")
-        return value
-    match = _SIZE.match(str(value))
-    unit = match.group("unit").lower() if match else None
-    if not match or unit not in _UNITS:
-        raise AnsibleFilterError(
-            f"{name}: {value!r} is not a size; use bytes (2300000000) or a number with one of the units "
-            "kB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB (powers of 1024)"
-        )
     try:
-        size = Decimal(match.group("number")) * _UNITS[unit]
-    except InvalidOperation as exc:  # the regex makes this unreachable, but never hide why
-        raise AnsibleFilterError(f"{name}: {value!r} is not a number: {exc}") from exc
-    return int(size)  # a fraction of a byte (2.3GiB) rounds down
+        return parse_size(value)
+    except SizeError as exc:
+        raise AnsibleFilterError("%s: %s" % (name, exc)) from exc
 
 
 class FilterModule:

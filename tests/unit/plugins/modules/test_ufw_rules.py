@@ -18,6 +18,7 @@ import textwrap
 
 import pytest
 
+from ansible_collections.wizardsofts.ray.plugins.module_utils import _ufw
 from ansible_collections.wizardsofts.ray.plugins.modules import ufw_rules
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / 'fixtures' / 'ufw-0.36.2'
@@ -119,7 +120,7 @@ def add(port, source, comment):
 # ----------------------------------------------------------------------------- parsing real output
 
 def test_show_added_of_a_head_with_operator_rules_is_parsed_in_order():
-    rules, lines = ufw_rules.parse_show_added((FIXTURES / 'show-added-head-with-operator-rules.txt').read_text())
+    rules, lines = _ufw.parse_show_added((FIXTURES / 'show-added-head-with-operator-rules.txt').read_text())
 
     assert len(lines) == 14
     assert lines[0] == "ufw allow 22/tcp comment 'wizardsofts.ray: SSH'"
@@ -133,22 +134,22 @@ def test_show_added_of_a_head_with_operator_rules_is_parsed_in_order():
 
 
 def test_show_added_without_rules_is_empty():
-    assert ufw_rules.parse_show_added((FIXTURES / 'show-added-none.txt').read_text()) == ([], [])
+    assert _ufw.parse_show_added((FIXTURES / 'show-added-none.txt').read_text()) == ([], [])
 
 
 def test_status_and_default_policies_are_read_from_real_output():
-    assert ufw_rules.parse_status((FIXTURES / 'status-active.txt').read_text()) is True
-    assert ufw_rules.parse_status((FIXTURES / 'status-inactive.txt').read_text()) is False
-    with pytest.raises(ufw_rules.RuleError):
-        ufw_rules.parse_status('ERROR: You need to be root to run this script\n')
-    policies = ufw_rules.parse_default_policies((FIXTURES / 'default-ufw-debian.txt').read_text())
+    assert _ufw.parse_status((FIXTURES / 'status-active.txt').read_text()) is True
+    assert _ufw.parse_status((FIXTURES / 'status-inactive.txt').read_text()) is False
+    with pytest.raises(_ufw.RuleError):
+        _ufw.parse_status('ERROR: You need to be root to run this script\n')
+    policies = _ufw.parse_default_policies((FIXTURES / 'default-ufw-debian.txt').read_text())
     assert policies == {'incoming': 'deny', 'outgoing': 'allow'}
 
 
 def test_our_rules_print_exactly_as_ufw_prints_them():
     """The text the module predicts for --diff is what `ufw show added` printed for the same rules."""
-    recorded = ufw_rules.parse_show_added((FIXTURES / 'show-added-worker-converged.txt').read_text())[1]
-    predicted = [rule.text for rule in ufw_rules.desired_rules([dict(rule, proto='tcp') for rule in WORKER_RULES], PREFIX)]
+    recorded = _ufw.parse_show_added((FIXTURES / 'show-added-worker-converged.txt').read_text())[1]
+    predicted = [rule.text for rule in _ufw.desired_rules([dict(rule, proto='tcp') for rule in WORKER_RULES], PREFIX)]
     assert predicted == recorded
 
 
@@ -157,7 +158,7 @@ def test_our_rules_print_exactly_as_ufw_prints_them():
     ('2001:db8::/32', '2001:db8::/32'), ('10.0.0.0/24', '10.0.0.0/24'),
 ])
 def test_sources_are_compared_the_way_ufw_prints_them(given, shown):
-    assert ufw_rules.normalize_source(given) == shown
+    assert _ufw.normalize_source(given) == shown
 
 
 # ----------------------------------------------------------------------------- whole runs
@@ -298,3 +299,26 @@ def test_without_ufw_installed_check_mode_predicts_from_an_empty_firewall(run_mo
     assert checked['changed'] is True and len(checked['added']) == 8
     assert applied['failed'] is True
     assert applied['msg'] == 'ufw is not installed on this node (no `ufw` in PATH or /usr/sbin). Install the ufw package first.'
+
+
+def test_ufw_s_own_rule_files_give_the_rules_show_added_lists():
+    """node_facts reads /etc/ufw/user.rules and user6.rules; the cluster model compares them like ufw_rules does."""
+    fixtures = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "ufw-0.36.2"
+    shown, _lines = _ufw.parse_show_added((fixtures / "show-added-sandbox-worker.txt").read_text())
+    from_files = _ufw.parse_user_rules([(fixtures / "user.rules-sandbox-worker").read_text(),
+                                        (fixtures / "user6.rules-sandbox-worker").read_text()])
+    assert len(shown) == 8
+    assert [(rule.key, rule.comment) for rule in from_files] == [(rule.key, rule.comment) for rule in shown]
+    assert from_files[0].comment == "wizardsofts.ray: SSH" and from_files[0].source == "any"
+
+
+def test_rule_file_lines_that_are_not_ours_to_compare_are_left_out():
+    text = textwrap.dedent("""\
+        ### tuple ### deny tcp 25 0.0.0.0/0 any 0.0.0.0/0 in
+        ### tuple ### allow tcp 80 10.0.0.5 any 0.0.0.0/0 in
+        ### tuple ### allow udp 53 0.0.0.0/0 any 10.0.0.0/24 out
+        ### tuple ### allow tcp 6379 0.0.0.0/0 any 10.0.0.0/24 in comment=7a7a
+        ### tuple ### allow tcp 70000 0.0.0.0/0 any 10.0.0.0/24 in
+        -A ufw-user-input -p tcp --dport 6379 -s 10.0.0.0/24 -j ACCEPT
+        """)
+    assert [(rule.key, rule.comment) for rule in _ufw.parse_user_rules([text])] == [(("tcp", "6379", "10.0.0.0/24"), "zz")]

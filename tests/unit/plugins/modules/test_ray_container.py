@@ -1,0 +1,755 @@
+# Copyright: (c) 2026, WizardSofts ML platform team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ray_container against a fake Docker engine on a real unix socket and the recorded Ray 2.60.0 dashboard.
+
+The fake engine (tests/unit/plugins/module_utils/test_docker_api.py) keeps containers in a dict; RayNodes couples
+it to the recorded dashboard on 127.0.0.1 the way a real node behaves: while a container of a healthy image runs
+the head's GCS says success and a worker is listed ALIVE, under a new node ID once it was (re)started; a container
+of a broken image runs, prints its log lines and never gets healthy.
+Recorded cluster: head 192.0.2.2, worker 172.17.0.2 (node b3ca494b..., after a restart 1f93c082...).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pathlib
+import re
+import stat
+
+import pytest
+from ansible.module_utils import _internal as ansible_internal
+
+from ansible_collections.wizardsofts.ray.plugins.modules import ray_container
+
+
+def _load_fake_engine():
+    path = pathlib.Path(__file__).resolve().parents[1] / 'module_utils' / 'test_docker_api.py'
+    spec = importlib.util.spec_from_file_location('_wsray_fake_docker_engine', str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fake_engine = _load_fake_engine()
+
+HEAD = '192.0.2.2'
+WORKER = '172.17.0.2'
+OLD_WORKER_ID = 'b3ca494bb8c8'
+NEW_WORKER_ID = '1f93c0825d'
+HEAD_NODE_ID = '794be6cb15581559fac777c0cb07e531b406ce1fec7010301124172c'
+IMAGE_A = 'wizardsofts/ray:2.60.0-a'
+IMAGE_B = 'wizardsofts/ray:2.60.0-b'
+BROKEN = 'wizardsofts/ray:broken'
+HASH_LABEL = 'io.wizardsofts.ray.config-hash'
+CONFIG_LABEL = 'io.wizardsofts.ray.config'
+BROKEN_LOG = [(fake_engine.STDOUT, 'Usage stats collection is disabled.\n'),
+              (fake_engine.STDERR, 'ValueError: Invalid --object-store-memory: 1 is below the minimum 75MB\n')]
+TOKEN = 'tok-Zq9-secret-value'
+RETURN_KEYS = {'changed', 'action', 'container_id', 'config_hash', 'previous_config_hash', 'elapsed', 'health',
+               'paths', 'msg'}
+PAST = {'create': 'created', 'start': 'started', 'replace': 'replaced', 'recover': 'recovered',
+        'remove': 'removed', 'none': 'none'}
+MARGIN = 1.5
+
+
+class RayNodes(object):
+    """What the recorded head answers, following the fake engine's containers."""
+
+    def __init__(self, dashboard):
+        self.dashboard = dashboard
+
+    def __call__(self, engine):
+        healthy = [container for container in engine.containers.values()
+                   if container['State']['Running'] and engine.images[container['Config']['Image']]['healthy']]
+        self.dashboard.serve('/api/gcs_healthz', 'gcs_healthz.txt' if healthy else 'gcs_healthz-gcs-stopped.txt')
+        if not healthy:
+            nodes = 'nodes-worker-dead.json'
+        elif engine.starts:
+            nodes = 'nodes-worker-rejoined.json'
+        else:
+            nodes = 'nodes-two-alive.json'
+        self.dashboard.serve('/api/v0/nodes', nodes)
+
+
+@pytest.fixture
+def engine(dashboard):
+    fake = fake_engine.FakeDockerEngine()
+    fake.add_image(IMAGE_A)
+    fake.add_image(IMAGE_B)
+    fake.add_image(BROKEN, log=BROKEN_LOG, healthy=False)
+    fake.on_change = RayNodes(dashboard)
+    fake.on_change(fake)
+    yield fake
+    fake.close()
+
+
+def head(engine, dashboard, **overrides):
+    """Arguments for the head container; health answers within the test's patience."""
+    args = dict(
+        name='ray-head', image=IMAGE_A, config_hash='hash-a', docker_socket=engine.socket_path,
+        command=['ray', 'start', '--head', '--block', '--port', '6379'],
+        env={'RAY_USAGE_STATS_ENABLED': 0}, labels={'team': 'ml'},
+        binds=['/var/lib/ray:/tmp/ray'], shm_size=2 ** 30, cpus=3.5, memory=8 * 2 ** 30,
+        security_opts=['no-new-privileges'],
+        health=dict(kind='gcs', url=dashboard.url, node_ip=HEAD, timeout=5, sleep=0.05),
+    )
+    health = overrides.pop('health', {})
+    args.update(overrides)
+    args['health'] = dict(args['health'], **health)
+    return args
+
+
+def worker(engine, dashboard, **overrides):
+    overrides.setdefault('health', {})
+    overrides['health'] = dict(dict(kind='member', node_ip=WORKER), **overrides['health'])
+    command = ['ray', 'start', '--block', '--address', HEAD + ':6379']
+    return head(engine, dashboard, name='ray-worker', command=command, **overrides)
+
+
+def unhealthy_quickly(**args):
+    """Health options of a run whose new container never gets healthy: a short wait."""
+    return dict(timeout=1, sleep=0.05, **args)
+
+
+def stop_behind_the_modules_back(engine, name):
+    engine.by_name(name)['State'].update(Status='exited', Running=False, ExitCode=137)
+    engine.on_change(engine)
+
+
+def leave_as_previous(engine, name):
+    """What a run killed between renaming the old container and creating the new one leaves."""
+    stop_behind_the_modules_back(engine, name)
+    engine.by_name(name)['Name'] = '/%s-previous' % name
+
+
+def existing_worker(engine, config_hash='hash-a', image=IMAGE_A, running=True):
+    """A worker container as an earlier run left it, registered with the head as node b3ca494b..."""
+    return engine.add_container('ray-worker', image, labels={HASH_LABEL: config_hash}, running=running)
+
+
+# ----------------------------------------------------------------------------- create
+
+def test_create_on_a_fresh_node(run_module, engine, dashboard):
+    result = run_module(ray_container, head(engine, dashboard))
+
+    assert 'failed' not in result, result['msg']
+    assert RETURN_KEYS <= set(result)
+    assert result['changed'] is True
+    assert result['action'] == 'created'
+    assert result['health'] == 'GCS healthy and the head node %s ALIVE as node %s' % (HEAD, HEAD_NODE_ID)
+    assert result['config_hash'] == 'hash-a'
+    assert result['previous_config_hash'] is None
+    assert 'logs' not in result
+    container = engine.by_name('ray-head')
+    assert result['container_id'] == container['Id']
+    assert container['State']['Running'] is True
+    assert engine.names() == ['ray-head']
+    assert engine.writes() == [('POST', '/containers/create'), ('POST', '/containers/%s/start' % container['Id'])]
+
+
+def test_create_body_is_the_configuration_on_the_host_network(run_module, engine, dashboard):
+    run_module(ray_container, head(engine, dashboard))
+
+    _method, _path, query, body = [request for request in engine.requests if request[1] == '/containers/create'][0]
+    assert query == {'name': 'ray-head'}
+    assert body['Image'] == IMAGE_A
+    assert body['Cmd'] == ['ray', 'start', '--head', '--block', '--port', '6379']
+    assert body['Env'] == ['RAY_USAGE_STATS_ENABLED=0']
+    assert body['StopTimeout'] == 30
+    assert body['HostConfig'] == {
+        'NetworkMode': 'host', 'Binds': ['/var/lib/ray:/tmp/ray'], 'RestartPolicy': {'Name': 'unless-stopped'},
+        'Init': True, 'CapDrop': ['ALL'], 'SecurityOpt': ['no-new-privileges'], 'ShmSize': 2 ** 30,
+        'NanoCpus': 3500000000, 'Memory': 8 * 2 ** 30}
+    labels = body['Labels']
+    assert labels['team'] == 'ml'
+    assert labels[HASH_LABEL] == 'hash-a'
+    stored = json.loads(labels[CONFIG_LABEL])
+    assert stored['image'] == IMAGE_A
+    assert stored['env'] == {'RAY_USAGE_STATS_ENABLED': '0'}
+    assert stored['network_mode'] == 'host'
+    assert stored['labels'] == {'team': 'ml'}
+
+
+def test_fresh_create_that_never_gets_healthy_leaves_nothing(run_module, engine, dashboard):
+    result = run_module(ray_container, head(engine, dashboard, image=BROKEN, health=unhealthy_quickly()))
+
+    assert result['failed'] is True
+    assert result['action'] == 'create_failed'
+    assert result['changed'] is False
+    assert result['container_id'] is None
+    assert engine.containers == {}
+    msg = result['msg']
+    assert re.match(r'ray-head on %s: the new container did not become healthy \(waited [\d.]+ s of at most 1 s: HTTP 503 '
+                    % re.escape(HEAD), msg), msg
+    assert 'Ray said:\nUsage stats collection is disabled.\nValueError: Invalid --object-store-memory' in msg
+    assert 'Removed it; the node has no container ray-head, as before.' in msg
+    assert result['logs'] == ''.join(line for _stream, line in BROKEN_LOG).rstrip('\n')
+    assert 1 <= result['elapsed'] <= 1 + MARGIN
+
+
+def test_worker_is_healthy_once_the_head_lists_it_alive(run_module, engine, dashboard):
+    result = run_module(ray_container, worker(engine, dashboard))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'created'
+    assert result['health'].startswith('%s is ALIVE as node %s' % (WORKER, NEW_WORKER_ID))
+
+
+def test_missing_image_fails_before_any_change(run_module, engine, dashboard):
+    result = run_module(ray_container, head(engine, dashboard, image='wizardsofts/ray:not-pulled'))
+
+    assert result['failed'] is True
+    assert result['changed'] is False
+    assert 'image wizardsofts/ray:not-pulled is not on this node' in result['msg']
+    assert 'pull it first' in result['msg']
+    assert engine.writes() == []
+
+
+# ----------------------------------------------------------------------------- converged, stopped
+
+def test_converged_container_is_left_alone_without_a_write(run_module, engine, dashboard):
+    first = run_module(ray_container, head(engine, dashboard))
+    engine.requests[:] = []
+
+    result = run_module(ray_container, head(engine, dashboard))
+
+    assert result['changed'] is False
+    assert result['action'] == 'none'
+    assert result['container_id'] == first['container_id']
+    assert result['config_hash'] == result['previous_config_hash'] == 'hash-a'
+    assert engine.writes() == []
+    assert result['health'] is None
+
+
+def test_stopped_container_with_the_same_hash_is_started(run_module, engine, dashboard):
+    first = run_module(ray_container, head(engine, dashboard))
+    stop_behind_the_modules_back(engine, 'ray-head')
+    engine.requests[:] = []
+
+    result = run_module(ray_container, head(engine, dashboard))
+
+    assert 'failed' not in result, result['msg']
+    assert result['changed'] is True
+    assert result['action'] == 'started'
+    assert result['container_id'] == first['container_id']
+    assert engine.writes() == [('POST', '/containers/%s/start' % first['container_id'])]
+    assert engine.by_name('ray-head')['State']['Running'] is True
+
+
+# ----------------------------------------------------------------------------- replace
+
+def test_replace_with_a_healthy_successor_removes_the_previous(run_module, engine, dashboard):
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+    engine.requests[:] = []
+
+    result = run_module(ray_container, head(engine, dashboard, image=IMAGE_B, config_hash='hash-b'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'replaced'
+    assert result['changed'] is True
+    assert result['previous_config_hash'] == 'hash-a'
+    assert result['config_hash'] == 'hash-b'
+    new = engine.by_name('ray-head')
+    assert result['container_id'] == new['Id'] != old
+    assert new['Config']['Labels'][HASH_LABEL] == 'hash-b'
+    assert new['State']['Running'] is True
+    assert engine.names() == ['ray-head']
+    assert engine.writes() == [
+        ('POST', '/containers/%s/stop' % old),
+        ('POST', '/containers/%s/rename' % old),
+        ('POST', '/containers/create'),
+        ('POST', '/containers/%s/start' % new['Id']),
+        ('DELETE', '/containers/%s' % old),
+    ]
+    assert 'replaced (hash hash-a -> hash-b)' in result['msg']
+
+
+def test_replace_whose_successor_never_gets_healthy_restores_the_old_one(run_module, engine, dashboard):
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+
+    result = run_module(ray_container, head(engine, dashboard, image=BROKEN, config_hash='hash-b',
+                                            health=unhealthy_quickly()))
+
+    assert result['failed'] is True
+    assert result['action'] == 'restored'
+    assert result['changed'] is True
+    restored = engine.by_name('ray-head')
+    assert restored['Id'] == old == result['container_id']
+    assert restored['State']['Running'] is True
+    assert restored['Config']['Labels'][HASH_LABEL] == 'hash-a' == result['config_hash']
+    assert engine.names() == ['ray-head']
+    msg = result['msg']
+    assert re.match(r'ray-head on %s: the new container did not become healthy \(waited [\d.]+ s of at most 1 s: HTTP 503 '
+                    % re.escape(HEAD), msg), msg
+    assert 'Ray said:\n' in msg
+    for _stream, line in BROKEN_LOG:
+        assert line.rstrip('\n') in msg
+        assert line.rstrip('\n') in result['logs']
+    assert 'restored the previous container' in msg.lower()
+    assert msg.endswith('it is healthy again (GCS healthy and the head node %s ALIVE as node %s).' % (HEAD, HEAD_NODE_ID))
+    assert result['health'] == 'GCS healthy and the head node %s ALIVE as node %s' % (HEAD, HEAD_NODE_ID)
+
+
+def test_a_crash_looping_successor_is_given_up_on_without_waiting_out_the_timeout(run_module, engine, dashboard):
+    """Ray exits at once on a flag it does not know, and Docker restarts it: the answer will not change."""
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+    engine.add_image('ray:crash-loop', log=BROKEN_LOG, healthy=False, restarts=3)
+
+    result = run_module(ray_container, head(engine, dashboard, image='ray:crash-loop', config_hash='hash-b',
+                                            health=dict(unhealthy_quickly(), timeout=60)))
+
+    assert result['failed'] is True and result['action'] == 'restored'
+    assert 'the container exited 3 times since it was started (last exit code 2): Ray refuses to start this way' in result['msg']
+    assert result['elapsed'] < 30, 'gave up on the crash loop, not on the 60 s timeout'
+    assert engine.by_name('ray-head')['Id'] == old
+    assert engine.names() == ['ray-head']
+
+
+def test_a_head_whose_gcs_answers_but_whose_raylet_never_registers_is_not_healthy(run_module, engine, dashboard):
+    """GCS up is not enough: a head whose own node is not ALIVE may still exit and come back as a new cluster."""
+    follow = engine.on_change
+
+    def gcs_without_head_node(fake):
+        follow(fake)
+        dashboard.serve('/api/v0/nodes', 'nodes-empty-just-started.json')
+
+    engine.on_change = gcs_without_head_node
+    gcs_without_head_node(engine)
+
+    result = run_module(ray_container, head(engine, dashboard, health=unhealthy_quickly()))
+
+    assert result['failed'] is True
+    assert 'the GCS answers, but no ALIVE head node with IP %s is listed yet' % HEAD in result['msg']
+    assert engine.names() == []
+
+
+def test_replace_that_docker_refuses_restores_the_old_one(run_module, engine, dashboard):
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+    engine.fail[('POST', 'create')] = (400, 'invalid mount config for type "bind": bind source path does not exist')
+
+    result = run_module(ray_container, head(engine, dashboard, config_hash='hash-b'))
+
+    assert result['failed'] is True
+    assert result['action'] == 'restored'
+    assert 'Docker refused the new container' in result['msg']
+    assert 'bind source path does not exist' in result['msg']
+    assert 'Restored the previous container; it is healthy again' in result['msg']
+    assert engine.by_name('ray-head')['Id'] == old
+    assert engine.names() == ['ray-head']
+
+
+def test_worker_replace_waits_for_a_new_node_id(run_module, engine, dashboard):
+    old = existing_worker(engine)
+    # Before the stop, the head lists the old container's node ALIVE.
+    assert dashboard.routes['/api/v0/nodes'] == ['nodes-two-alive.json']
+
+    result = run_module(ray_container, worker(engine, dashboard, config_hash='hash-b'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'replaced'
+    assert result['previous_config_hash'] == 'hash-a'
+    assert result['health'].startswith('%s is ALIVE as node %s' % (WORKER, NEW_WORKER_ID))
+    assert engine.by_name('ray-worker')['Id'] != old
+    assert engine.names() == ['ray-worker']
+
+
+def test_worker_node_id_from_before_the_restart_does_not_count(run_module, engine, dashboard):
+    existing_worker(engine)
+    # A head that goes on listing the old node ALIVE, never the new one.
+    engine.on_change = None
+
+    result = run_module(ray_container, worker(engine, dashboard, config_hash='hash-b',
+                                              health=unhealthy_quickly()))
+
+    assert result['failed'] is True
+    assert result['action'] == 'restored'
+    assert ('no new ALIVE node with IP %s; the head lists %s ALIVE (from before the start)'
+            % (WORKER, OLD_WORKER_ID)) in result['msg']
+    assert 'Restored the previous container; it is NOT healthy again: ' in result['msg']
+
+
+def test_broken_worker_image_restores_the_old_worker_which_rejoins(run_module, engine, dashboard):
+    old = existing_worker(engine)
+
+    result = run_module(ray_container, worker(engine, dashboard, image=BROKEN, config_hash='hash-b',
+                                              health=unhealthy_quickly()))
+
+    assert result['failed'] is True
+    assert result['action'] == 'restored'
+    assert re.match(r'ray-worker on %s: the new container did not become healthy \(waited [\d.]+ s of at most 1 s'
+                    % re.escape(WORKER), result['msg']), result['msg']
+    assert 'ValueError: Invalid --object-store-memory' in result['msg']
+    assert 'it is healthy again (%s is ALIVE as node %s' % (WORKER, NEW_WORKER_ID) in result['msg']
+    assert engine.by_name('ray-worker')['Id'] == old
+    assert engine.by_name('ray-worker')['State']['Running'] is True
+    assert engine.names() == ['ray-worker']
+
+
+def test_container_without_a_hash_label_is_replaced(run_module, engine, dashboard):
+    engine.add_container('ray-head', IMAGE_A, labels={})
+
+    result = run_module(ray_container, head(engine, dashboard))
+
+    assert result['action'] == 'replaced'
+    assert result['previous_config_hash'] is None
+    assert engine.by_name('ray-head')['Config']['Labels'][HASH_LABEL] == 'hash-a'
+
+
+# ----------------------------------------------------------------------------- leftovers of an interrupted run
+
+def test_stale_previous_is_renamed_back_and_started(run_module, engine, dashboard):
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+    leave_as_previous(engine, 'ray-head')
+    assert engine.names() == ['ray-head-previous']
+    engine.requests[:] = []
+
+    result = run_module(ray_container, head(engine, dashboard))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'started'
+    assert result['changed'] is True
+    assert result['container_id'] == old
+    assert engine.names() == ['ray-head']
+    assert engine.by_name('ray-head')['State']['Running'] is True
+    assert engine.writes() == [('POST', '/containers/%s/rename' % old), ('POST', '/containers/%s/start' % old)]
+
+
+def test_stale_previous_is_recovered_then_replaced(run_module, engine, dashboard):
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+    leave_as_previous(engine, 'ray-head')
+
+    result = run_module(ray_container, head(engine, dashboard, image=IMAGE_B, config_hash='hash-b'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'replaced'
+    assert result['previous_config_hash'] == 'hash-a'
+    assert engine.names() == ['ray-head']
+    assert engine.by_name('ray-head')['Id'] not in (old, None)
+
+
+def test_running_stale_previous_alone_is_recovered(run_module, engine, dashboard):
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+    engine.by_name('ray-head')['Name'] = '/ray-head-previous'
+
+    result = run_module(ray_container, head(engine, dashboard))
+
+    assert result['action'] == 'recovered'
+    assert result['changed'] is True
+    assert engine.names() == ['ray-head']
+    assert result['container_id'] == old
+
+
+def test_leftover_previous_next_to_a_converged_container_is_removed(run_module, engine, dashboard):
+    run_module(ray_container, head(engine, dashboard))
+    leftover = engine.add_container('ray-head-previous', IMAGE_A, labels={HASH_LABEL: 'hash-0'}, running=False)
+
+    result = run_module(ray_container, head(engine, dashboard))
+
+    assert result['action'] == 'none'
+    assert result['changed'] is True
+    assert 'removed the leftover ray-head-previous' in result['msg']
+    assert leftover not in engine.containers
+    assert engine.names() == ['ray-head']
+
+
+# ----------------------------------------------------------------------------- absent
+
+def test_absent_removes_the_container_and_its_previous(run_module, engine, dashboard):
+    ident = run_module(ray_container, head(engine, dashboard))['container_id']
+    engine.add_container('ray-head-previous', IMAGE_A, labels={HASH_LABEL: 'hash-0'}, running=False)
+    args = dict(name='ray-head', state='absent', docker_socket=engine.socket_path)
+
+    result = run_module(ray_container, args)
+
+    assert result['changed'] is True
+    assert result['action'] == 'removed'
+    assert result['previous_config_hash'] == 'hash-a'
+    assert engine.containers == {}
+    assert ('POST', '/containers/%s/stop' % ident, {'t': '30'}, None) in engine.requests
+
+    again = run_module(ray_container, args)
+    assert again['changed'] is False
+    assert again['action'] == 'none'
+
+
+# ----------------------------------------------------------------------------- check mode
+
+def _fresh(engine, dashboard, run):
+    return head(engine, dashboard)
+
+
+def _converged(engine, dashboard, run):
+    run(ray_container, head(engine, dashboard))
+    return head(engine, dashboard)
+
+
+def _stopped(engine, dashboard, run):
+    run(ray_container, head(engine, dashboard))
+    stop_behind_the_modules_back(engine, 'ray-head')
+    return head(engine, dashboard)
+
+
+def _other_hash(engine, dashboard, run):
+    run(ray_container, head(engine, dashboard))
+    return head(engine, dashboard, image=IMAGE_B, config_hash='hash-b')
+
+
+def _stale_previous(engine, dashboard, run):
+    run(ray_container, head(engine, dashboard))
+    leave_as_previous(engine, 'ray-head')
+    return head(engine, dashboard)
+
+
+def _running_stale_previous(engine, dashboard, run):
+    run(ray_container, head(engine, dashboard))
+    engine.by_name('ray-head')['Name'] = '/ray-head-previous'
+    return head(engine, dashboard)
+
+
+def _absent_existing(engine, dashboard, run):
+    run(ray_container, head(engine, dashboard))
+    return dict(name='ray-head', state='absent', docker_socket=engine.socket_path)
+
+
+def _absent_nothing(engine, dashboard, run):
+    return dict(name='ray-head', state='absent', docker_socket=engine.socket_path)
+
+
+@pytest.mark.parametrize('situation, action, changed', [
+    (_fresh, 'create', True),
+    (_converged, 'none', False),
+    (_stopped, 'start', True),
+    (_other_hash, 'replace', True),
+    (_stale_previous, 'start', True),
+    (_running_stale_previous, 'recover', True),
+    (_absent_existing, 'remove', True),
+    (_absent_nothing, 'none', False),
+])
+def test_check_mode_predicts_without_a_write(run_module, engine, dashboard, situation, action, changed):
+    args = situation(engine, dashboard, run_module)
+    names = engine.names()
+    engine.requests[:] = []
+
+    predicted = run_module(ray_container, args, check_mode=True)
+
+    assert 'failed' not in predicted, predicted['msg']
+    assert (predicted['action'], predicted['changed']) == (action, changed)
+    assert engine.writes() == []
+    assert engine.names() == names
+
+    real = run_module(ray_container, args)
+
+    assert 'failed' not in real, real['msg']
+    assert (real['action'], real['changed']) == (PAST[action], changed)
+
+
+def test_check_mode_predicts_path_changes_without_touching_them(run_module, engine, dashboard, tmp_path):
+    token = tmp_path / 'etc' / 'token'
+    old_dir = tmp_path / 'old'
+    old_dir.mkdir()
+    args = head(engine, dashboard,
+                directories=[dict(path=str(tmp_path / 'etc'), mode='0750')],
+                files=[dict(path=str(token), content=TOKEN)],
+                absent_paths=[str(old_dir)])
+
+    result = run_module(ray_container, args, check_mode=True)
+
+    assert result['changed'] is True
+    assert result['paths'] == [str(tmp_path / 'etc'), str(token), str(old_dir)]
+    assert sorted(os.listdir(str(tmp_path))) == ['old']
+    assert engine.writes() == []
+
+
+def test_check_mode_with_an_image_not_pulled_yet_warns(run_module, engine, dashboard, monkeypatch):
+    # A module runs in a process of its own, where warnings go into the result. In this test process, once another
+    # test imported controller code (an action plugin), ansible-core would print them on the controller instead.
+    monkeypatch.setattr(ansible_internal, 'is_controller', False)
+
+    result = run_module(ray_container, head(engine, dashboard, image='wizardsofts/ray:later'), check_mode=True)
+
+    assert 'failed' not in result
+    assert result['action'] == 'create'
+    # ansible-core 2.19 returns structured warnings; older versions plain strings.
+    assert 'wizardsofts/ray:later is not on this node' in json.dumps(result['warnings'])
+
+
+# ----------------------------------------------------------------------------- diff
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_diff_shows_the_stored_configuration_before_and_after(run_module, engine, dashboard, check_mode):
+    run_module(ray_container, head(engine, dashboard))
+    args = head(engine, dashboard, image=IMAGE_B, config_hash='hash-b', env={'RAY_USAGE_STATS_ENABLED': '1'})
+    args['_ansible_diff'] = True
+
+    result = run_module(ray_container, args, check_mode=check_mode)
+
+    diff = result['diff']
+    assert diff['before_header'] == 'ray-head (before)'
+    before, after = diff['before'], diff['after']
+    assert (before['state'], before['config_hash']) == ('running', 'hash-a')
+    assert (after['state'], after['config_hash']) == ('running', 'hash-b')
+    assert before['config']['image'] == IMAGE_A and after['config']['image'] == IMAGE_B
+    assert before['config']['env'] == {'RAY_USAGE_STATS_ENABLED': '0'}
+    assert after['config']['env'] == {'RAY_USAGE_STATS_ENABLED': '1'}
+
+
+def test_diff_of_a_fresh_node_and_of_absent(run_module, engine, dashboard):
+    args = dict(head(engine, dashboard), _ansible_diff=True)
+
+    created = run_module(ray_container, args)
+    removed = run_module(ray_container, dict(name='ray-head', state='absent', docker_socket=engine.socket_path,
+                                             _ansible_diff=True))
+
+    assert created['diff']['before'] == {'container': 'ray-head', 'state': 'absent'}
+    assert created['diff']['after']['config_hash'] == 'hash-a'
+    assert removed['diff']['before']['config_hash'] == 'hash-a'
+    assert removed['diff']['after'] == {'container': 'ray-head', 'state': 'absent'}
+
+
+# ----------------------------------------------------------------------------- paths
+
+def test_files_are_written_0600_and_their_content_never_returned(run_module, engine, dashboard, tmp_path):
+    etc = tmp_path / 'etc'
+    token = etc / 'token'
+    args = head(engine, dashboard, directories=[dict(path=str(etc), owner=os.getuid(), group=os.getgid(),
+                                                     mode='0750')],
+                files=[dict(path=str(token), content=TOKEN, owner=os.getuid(), group=os.getgid())],
+                _ansible_diff=True)
+
+    result = run_module(ray_container, args)
+
+    assert 'failed' not in result, result['msg']
+    assert result['paths'] == [str(etc), str(token)]
+    assert token.read_text() == TOKEN
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert stat.S_IMODE(etc.stat().st_mode) == 0o750
+    assert result['diff']['after']['paths'][str(token)] == 'file mode=0600 owner=%d group=%d' % (
+        os.getuid(), os.getgid())
+    assert TOKEN not in json.dumps(result)
+    assert '********' not in json.dumps(result)
+    assert TOKEN not in json.dumps(list(engine.containers.values()))
+
+    again = run_module(ray_container, args)
+    assert again['changed'] is False
+    assert again['paths'] == []
+
+
+def test_changed_content_is_replaced_atomically_and_mode_drift_fixed_in_place(run_module, engine, dashboard,
+                                                                              tmp_path):
+    token = tmp_path / 'token'
+    args = head(engine, dashboard, files=[dict(path=str(token), content='first')])
+    run_module(ray_container, args)
+    first_inode = token.stat().st_ino
+
+    token.chmod(0o644)
+    fixed = run_module(ray_container, args)
+    assert fixed['changed'] is True and fixed['action'] == 'none'
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert token.stat().st_ino == first_inode
+
+    args['files'][0]['content'] = 'second'
+    rewritten = run_module(ray_container, args)
+    assert rewritten['paths'] == [str(token)]
+    assert token.read_text() == 'second'
+    assert token.stat().st_ino != first_inode
+    assert os.listdir(str(tmp_path)) == ['token']
+
+
+def test_absent_paths_are_removed(run_module, engine, dashboard, tmp_path):
+    stale_file = tmp_path / 'token'
+    stale_file.write_text('old')
+    stale_dir = tmp_path / 'tls'
+    (stale_dir / 'certs').mkdir(parents=True)
+
+    absent = [str(stale_file), str(stale_dir), str(tmp_path / 'never')]
+    result = run_module(ray_container, head(engine, dashboard, absent_paths=absent))
+
+    assert result['paths'] == [str(stale_file), str(stale_dir)]
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_file_whose_directory_is_missing_fails_readably(run_module, engine, dashboard, tmp_path):
+    result = run_module(ray_container, head(engine, dashboard,
+                                            files=[dict(path=str(tmp_path / 'missing' / 'token'),
+                                                        content='some content')]))
+
+    assert result['failed'] is True
+    assert 'directory %s does not exist (list it in directories)' % (tmp_path / 'missing') in result['msg']
+    assert engine.writes() == []
+
+
+# ----------------------------------------------------------------------------- secrets and errors
+
+def test_token_is_never_returned_nor_stored_in_the_container(run_module, engine, dashboard, tmp_path):
+    dashboard.token = TOKEN
+    args = worker(engine, dashboard, files=[dict(path=str(tmp_path / 'token'), content=TOKEN)],
+                  health=dict(token=TOKEN, expected_version='2.60.0'), _ansible_diff=True)
+
+    created = run_module(ray_container, args)
+    failed = run_module(ray_container, dict(args, image=BROKEN, config_hash='hash-b',
+                                            health=dict(args['health'], **unhealthy_quickly())))
+
+    assert created['action'] == 'created', created['msg']
+    assert failed['action'] == 'restored'
+    assert ('/api/v0/nodes', 'Bearer %s' % TOKEN) in dashboard.requests
+    for result in (created, failed):
+        assert TOKEN not in json.dumps(result)
+        assert '********' not in json.dumps(result)
+    assert TOKEN not in json.dumps(list(engine.containers.values()))
+
+
+def test_wrong_head_version_fails_at_once_and_restores(run_module, engine, dashboard):
+    run_module(ray_container, head(engine, dashboard))
+
+    result = run_module(ray_container, head(engine, dashboard, config_hash='hash-b',
+                                            health=dict(expected_version='2.59.0', timeout=30)))
+
+    assert result['action'] == 'restored'
+    assert 'the head runs Ray 2.60.0, expected 2.59.0' in result['msg']
+    assert result['elapsed'] < 10
+
+
+def test_missing_docker_socket_is_a_readable_failure(run_module, dashboard, tmp_path):
+    result = run_module(ray_container, dict(name='ray-head', image=IMAGE_A, config_hash='hash-a',
+                                            docker_socket=str(tmp_path / 'docker.sock')))
+
+    assert result['failed'] is True
+    assert 'no Docker engine socket at %s' % (tmp_path / 'docker.sock') in result['msg']
+    assert 'Traceback' not in json.dumps(result)
+
+
+@pytest.mark.parametrize('overrides, message', [
+    (dict(env={'FLAG': True}), 'env.FLAG must be a string, got True (quote it)'),
+    (dict(restart_policy='sometimes'), 'restart_policy must be one of no, always, unless-stopped, on-failure'),
+    (dict(binds=['relative:/tmp/ray']), "binds entry 'relative:/tmp/ray' must be SRC:DST"),
+    (dict(directories=[dict(path='/etc/ray', mode='750x')]), "mode of /etc/ray must be an octal string"),
+    (dict(files=[dict(path='/etc/ray/t', content='x')], absent_paths=['/etc/ray/t']),
+     '/etc/ray/t is both in absent_paths and in directories or files'),
+    (dict(health=dict(kind='member', node_ip=None)), 'health.node_ip is required with health.kind member'),
+    (dict(health=dict(kind='gcs', url='')), 'health.url is required with health.kind gcs'),
+])
+def test_bad_options_are_rejected_before_any_request(run_module, engine, dashboard, overrides, message):
+    result = run_module(ray_container, head(engine, dashboard, **overrides))
+
+    assert result['failed'] is True
+    assert message in result['msg']
+    assert engine.requests == []
+
+
+def test_member_health_without_node_ip_is_rejected_by_the_argument_spec(run_module, engine, dashboard):
+    result = run_module(ray_container, dict(name='ray-worker', image=IMAGE_A, config_hash='hash-a',
+                                            docker_socket=engine.socket_path,
+                                            health=dict(kind='member', url=dashboard.url)))
+
+    assert result['failed'] is True
+    assert 'kind is member but all of the following are missing: node_ip found in health' in result['msg']
+    assert engine.requests == []
+
+
+def test_config_hash_and_image_are_required_when_present(run_module, engine):
+    result = run_module(ray_container, dict(name='ray-head', docker_socket=engine.socket_path))
+
+    assert result['failed'] is True
+    assert 'state is present but all of the following are missing: image, config_hash' in result['msg']
