@@ -3,7 +3,7 @@
 #   make sandbox-destroy  remove those containers, their volumes and network
 #   make test             unit tests, lint, ansible-test sanity, and every scenario and integration suite
 #   make bench            benchmarks (not part of make test): deploy, rerun, scale, readiness, throughput
-#   make docs             regenerate docs/roles/*.md from the roles' meta/argument_specs.yml
+#   make docs             regenerate docs/roles/*.md and the preflight table of docs/preflight.md
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -108,6 +108,7 @@ build: venv
 
 docs: venv
 	$(PY) docs/generate_role_docs.py
+	$(PY) docs/generate_preflight_table.py
 
 # The AWX objects' unit tests, the ansible-builder test and the docs check are part of `make unit`,
 # and awx/ is linted by `make lint`; this adds the syntax check of the AWX playbook.

@@ -161,6 +161,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wizardsofts.ray.plugins.module_utils import _tcp_probe as tcp
+from ansible_collections.wizardsofts.ray.plugins.module_utils._cluster_model import PORTS_BY_NAME, RULE_COMMENT_PREFIX
 from ansible_collections.wizardsofts.ray.plugins.module_utils._deadline import poll
 from ansible_collections.wizardsofts.ray.plugins.module_utils._ray_dashboard import (
     HEALTH_PATH,
@@ -311,7 +312,8 @@ class GcsWaiter(object):
             source = p.source_address or tcp.local_source_address(p.host, p.port) or 'THIS_NODE_IP'
             return ("Ray GCS port %d on head %s did not answer from %s (%s): packets were dropped, most likely by a "
                     "firewall on the head. Allow it on the head: sudo ufw allow proto tcp from %s to any port %d "
-                    "comment 'Ray GCS' (or run firewall.yml)" % (p.port, p.host, source, tried, source, p.port))
+                    "comment '%s%s' (or run firewall.yml)"
+                    % (p.port, p.host, source, tried, source, p.port, RULE_COMMENT_PREFIX, PORTS_BY_NAME["gcs"].comment))
         if seen.state == tcp.REFUSED:
             return ("Nothing listens on %s (connection refused, %s): the Ray head is not running there, or its GCS "
                     "port is not %d (check the ray_head GCS port variable and the head container)"

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import ipaddress
+from ansible_collections.wizardsofts.ray.plugins.module_utils._cluster_model import in_networks, is_address, is_network
 
 DOCUMENTATION = r"""
 name: ip_address
@@ -40,31 +40,17 @@ _value:
 
 def ip_address(value):
     """True when value is an IPv4 or IPv6 address."""
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return False
-    return True
+    return is_address(value)
 
 
 def ip_network(value):
     """True when value is a network in CIDR notation with no host bits set."""
-    try:
-        ipaddress.ip_network(str(value), strict=True)
-    except ValueError:
-        return False
-    return "/" in str(value)
+    return is_network(value)
 
 
 def ip_in_networks(value, networks):
     """True when value is an address inside at least one of the valid networks given."""
-    if not ip_address(value):
-        return False
-    address = ipaddress.ip_address(str(value))
-    for network in networks or []:
-        if ip_network(network) and address in ipaddress.ip_network(str(network)):
-            return True
-    return False
+    return in_networks(value, networks)
 
 
 class TestModule:

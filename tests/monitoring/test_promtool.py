@@ -73,8 +73,12 @@ def test_the_unit_tests_catch_a_head_alert_that_waits_too_long(tmp_path):
 def test_every_node_of_the_inventory_is_a_target_with_its_labels(rendered):
     config = yaml.safe_load((rendered / "prometheus.yml").read_text(encoding="utf-8"))
     assert config["rule_files"] == [str(rendered / RULES_FILE)]
-    [job] = config["scrape_configs"]
+    job, head_processes = config["scrape_configs"]
     assert job["job_name"] == "ray-cluster"
+    # The head's autoscaler and dashboard endpoints, pinned by the cluster model, in a job of their own.
+    assert head_processes == {"job_name": "ray-cluster-head-processes", "scrape_interval": job["scrape_interval"],
+                              "static_configs": [{"targets": ["10.0.0.84:44217", "10.0.0.84:44227"],
+                                                  "labels": {"cluster": "ray", "node": "server84", "role": "head"}}]}
     assert job["static_configs"] == [
         {"targets": ["10.0.0.84:9091"], "labels": {"cluster": "ray", "node": "server84", "role": "head"}},
         {"targets": ["10.0.0.80:9091"], "labels": {"cluster": "ray", "node": "server80", "role": "worker"}},

@@ -13,9 +13,10 @@ CLUSTER_CIDR = "198.18.86.0/25"
 
 # Every port a Ray node serves (pinned by the roles), and the ones only the head serves.
 NODE_PORTS = {"8076", "8077", "8078", "8079", "52365", "10002:19999", "9091"}
-HEAD_ONLY_PORTS = {"6379", "8265", "10001"}
+# 44217 and 44227: the autoscaler's and the dashboard's metrics, pinned (random and unfiltered before).
+HEAD_ONLY_PORTS = {"6379", "8265", "10001", "44217", "44227"}
 LISTENING_NODE_PORTS = {8076, 8077, 8078, 8079, 52365, 9091}
-LISTENING_HEAD_PORTS = {6379, 8265, 10001}
+LISTENING_HEAD_PORTS = {6379, 8265, 10001, 44217, 44227}
 
 UFW_RULE = re.compile(
     r"^ufw allow (?:from (?P<source>\S+) to any port (?P<port>\S+) proto tcp|(?P<any_port>\S+)/tcp)"

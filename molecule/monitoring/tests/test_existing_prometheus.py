@@ -59,7 +59,7 @@ def test_existing_mode_replaces_only_the_ray_job_and_keeps_the_operators_setting
     assert existing_run.returncode == 0, existing_run.stdout[-3000:]
     assert changed_per_host(existing_run.stdout)["prometheus"] > 0
     written = yaml.safe_load(node_exec(PROMETHEUS, f"cat {CONFIG}"))
-    assert [job["job_name"] for job in written["scrape_configs"]] == ["prometheus", "ray-cluster"]
+    assert [job["job_name"] for job in written["scrape_configs"]] == ["prometheus", "ray-cluster", "ray-cluster-head-processes"]
     assert written["scrape_configs"][0] == {"job_name": "prometheus", "static_configs": [{"targets": ["127.0.0.1:9090"]}]}
     assert [config["targets"] for config in written["scrape_configs"][1]["static_configs"]] == [["198.18.92.84:9091"], ["198.18.92.80:9091"]]
     assert written["global"] == {"scrape_interval": "5s", "external_labels": {"site": "lab"}}

@@ -98,7 +98,10 @@ def test_connect_timeout_is_capped_at_the_time_left(run_module, silent_listener)
 def test_health_endpoint_answering_503_is_starting_with_the_answer(run_module, silent_listener, dashboard):
     dashboard.serve('/api/gcs_healthz', 'gcs_healthz-gcs-stopped.txt')
 
-    result = run_module(gcs_wait, fast(host='127.0.0.1', port=silent_listener.port, dashboard_port=dashboard.port))
+    # A generous per-try timeout: on a loaded machine the local server may take longer than 0.5 s to answer,
+    # and an answer that comes late is a timeout, not the 503 this test is about.
+    result = run_module(gcs_wait, fast(host='127.0.0.1', port=silent_listener.port, dashboard_port=dashboard.port,
+                                       timeout=6, connect_timeout=3))
 
     assert result['failed'] is True
     assert result['state'] == 'starting'
@@ -224,7 +227,7 @@ def test_filtered_port_names_port_head_and_the_ufw_rule(run_module, filtering_he
     assert 'port %d' % head.dropped_port in msg
     assert 'head %s' % head.head_ip in msg
     assert 'dropped' in msg and 'firewall' in msg
-    assert ("sudo ufw allow proto tcp from %s to any port %d comment 'Ray GCS'"
+    assert ("sudo ufw allow proto tcp from %s to any port %d comment 'wizardsofts.ray: Ray GCS'"
             % (head.host_ip, head.dropped_port)) in msg
 
 

@@ -1,0 +1,326 @@
+"""The cluster model against every preflight case (preflight_cases.yml, the table of docs/preflight.md),
+and the plan it makes of a healthy cluster.
+
+The settings are the roles' real defaults and argument specs, read from roles/, with the test cluster's
+inventory over them: nothing of the model is faked."""
+
+from __future__ import annotations
+
+import copy
+import pathlib
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.wizardsofts.ray.plugins.module_utils import _cluster_model as model
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+CASES = yaml.safe_load((pathlib.Path(__file__).parent / "preflight_cases.yml").read_text())
+COMMON_ROLES = ("ray_cluster", "docker", "ufw")
+ROLE_OF = {model.HEAD: "ray_head", model.WORKER: "ray_worker"}
+TOKEN = "T" * 48
+# What Ansible would make of the defaults that are templates, for the test inventory.
+INVENTORY = {
+    "server84": {"ansible_host": "198.18.88.84", "ray_head_num_cpus": 4, "ray_head_memory": "8GB",
+                 "ray_head_object_store_memory": "2.3GB"},
+    "server80": {"ansible_host": "198.18.88.80", "ray_worker_num_cpus": 8, "ray_worker_memory": "16GB",
+                 "ray_worker_object_store_memory": "16GB"},
+}
+GROUP_VARS = {"ray_cluster_cidrs": ["198.18.88.0/25"], "inventory_dir": "/srv/inventory",
+              "ray_cluster_auth_token": TOKEN, "ufw_ssh_port": 22}
+_REFERENCE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+def _load(path):
+    return yaml.safe_load((ROOT / path).read_text()) or {}
+
+
+def _resolve(settings):
+    """Resolve defaults that only refer to other variables ("{{ ray_cluster_version }}"), as Ansible would."""
+    for _attempt in range(5):
+        for name, value in list(settings.items()):
+            if isinstance(value, str) and "{{" in value:
+                whole = _REFERENCE.fullmatch(value.strip())
+                if whole and whole.group(1) in settings:
+                    settings[name] = copy.deepcopy(settings[whole.group(1)])
+                elif all(ref in settings for ref in _REFERENCE.findall(value)) and _REFERENCE.search(value):
+                    settings[name] = _REFERENCE.sub(lambda m: str(settings[m.group(1)]), value)
+    return settings
+
+
+def settings_for(host, role, overrides):
+    settings = {}
+    for name in COMMON_ROLES + (ROLE_OF[role],):
+        settings.update(_load("roles/%s/defaults/main.yml" % name))
+    settings.update(GROUP_VARS)
+    settings.update(INVENTORY[host])
+    settings.update(copy.deepcopy(overrides.get("all", {})))
+    settings.update(copy.deepcopy(overrides.get(host, {})))
+    return _resolve(settings)
+
+
+def spec_for(role):
+    spec = {}
+    for name in COMMON_ROLES + (ROLE_OF[role],):
+        spec.update(model.validator_spec(_load("roles/%s/meta/argument_specs.yml" % name)["argument_specs"]["main"]["options"]))
+    return spec
+
+
+def evaluate(overrides=None, facts=None, groups=None, unreachable=()):
+    groups = dict({"ray_head": ["server84"], "ray_workers": ["server80"]}, **(groups or {}))
+    heads = groups["ray_head"]
+    hosts, specs = {}, {}
+    for host in INVENTORY:
+        role = model.HEAD if host in heads else model.WORKER
+        hosts[host] = (role, settings_for(host, role, overrides or {}))
+        specs[host] = spec_for(role)
+    base_facts = None
+    if facts is not None:
+        base_facts = {host: dict({"cpus": 64, "memory_bytes": 10**12, "listeners": [], "snap_docker": False},
+                                 **facts.get(host, {})) for host in INVENTORY}
+    return model.evaluate(hosts, heads, specs, base_facts, unreachable)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_preflight_case(case):
+    plan, problems, warnings = evaluate(case.get("set"), case.get("facts"), case.get("groups"))
+    text = "\n".join(problem.text() for problem in problems)
+    if not case["message"]:
+        assert problems == [] and plan is not None, text
+        if case.get("warning"):
+            assert any(case["warning"] in warning for warning in warnings), warnings
+        return
+    assert plan is None
+    assert case["message"] in text, text
+    for problem in problems:
+        assert "Fix: " in problem.text()
+    # The token is never shown, whatever is wrong with it.
+    assert TOKEN not in text and "ZZZZZZZZZZZZZZZZ" not in text
+
+
+def test_every_rule_class_of_the_issue_has_cases():
+    rules = set(case["rule"] for case in CASES)
+    assert rules >= {"addresses", "inventory groups", "types", "ranges", "ports", "agreement", "versions", "sizes",
+                     "extra arguments", "security", "the node"}
+
+
+def test_the_node_checks_need_the_node():
+    """Without node facts (the first, inventory-only phase) the node cases pass: they are checked in the second."""
+    for case in CASES:
+        if case.get("facts"):
+            plan, problems, _warnings = evaluate(case.get("set"))
+            assert problems == [], (case["id"], [p.text() for p in problems])
+
+
+def test_a_healthy_cluster_is_planned():
+    plan, problems, warnings = evaluate(facts={})
+    assert problems == [] and warnings == []
+    head, worker = plan["nodes"]["server84"], plan["nodes"]["server80"]
+    assert plan["head_host"] == "server84" and plan["gcs_address"] == "198.18.88.84:6379"
+    assert plan["dashboard_url"] == "http://198.18.88.84:8265"
+    assert head["container"]["command"][:5] == ["ray", "start", "--head", "--block", "--dashboard-host=0.0.0.0"]
+    assert "--port=6379" in head["container"]["command"]
+    assert "--object-store-memory=2300000000" in head["container"]["command"]
+    assert worker["container"]["command"][:4] == ["ray", "start", "--block", "--address=198.18.88.84:6379"]
+    assert "--port=6379" not in worker["container"]["command"]
+    assert "--memory=16000000000" in worker["container"]["command"]
+    # The head's two metrics endpoints are pinned through the environment, opened to Prometheus and scraped.
+    assert head["container"]["env"]["AUTOSCALER_METRIC_PORT"] == "44217"
+    assert head["container"]["env"]["DASHBOARD_METRIC_PORT"] == "44227"
+    assert "AUTOSCALER_METRIC_PORT" not in worker["container"]["env"]
+    assert head["metrics_targets"] == ["198.18.88.84:44217", "198.18.88.84:44227", "198.18.88.84:9091"]
+    assert worker["metrics_targets"] == ["198.18.88.80:9091"]
+    # The token is in neither the plan nor the container: a file, and a fingerprint label.
+    assert TOKEN not in repr(plan)
+    assert head["container"]["labels"]["io.wizardsofts.ray.auth"] == "token-sha256:" + model.token_fingerprint(TOKEN)[:16]
+    assert head["container"]["shm_size"] == int(2300000000 * 1.1) + 268435456
+    assert head["container_state"] == "create"
+
+
+def test_one_table_of_ports_feeds_the_firewall_the_command_and_the_checks():
+    overrides = {"all": {"ray_cluster_metrics_export_port": 9191, "ray_cluster_prometheus_cidrs": ["198.18.88.0/26"]}}
+    plan, _problems, _warnings = evaluate(overrides, facts={})
+    for host, node in plan["nodes"].items():
+        rules = dict((rule["comment"], rule) for rule in node["firewall_rules"])
+        assert rules["SSH"] == {"port": "22", "sources": ["any"], "comment": "SSH"}
+        assert node["firewall_rules"][0]["comment"] == "SSH"  # SSH first: added before default-deny
+        assert rules["Ray metrics"] == {"port": "9191", "sources": ["198.18.88.0/26"], "comment": "Ray metrics"}
+        assert rules["Ray worker ports"]["port"] == "10002:19999"
+        assert "--metrics-export-port=9191" in node["container"]["command"]
+        assert {"name": "metrics_export", "variable": "ray_cluster_metrics_export_port", "port": 9191} in node["ports"]
+        head_only = set(["Ray GCS", "Ray dashboard and Jobs API", "Ray client server", "Ray autoscaler metrics",
+                         "Ray dashboard metrics"])
+        assert (head_only <= set(rules)) == (host == "server84")
+    # Every port of the table is a rule on the head, with the table's comment.
+    head_rules = [rule["comment"] for rule in plan["nodes"]["server84"]["firewall_rules"]]
+    assert [port.comment for port in model.PORTS] == head_rules[1:-1]
+
+
+def test_the_port_table_matches_the_role_defaults_and_argument_spec():
+    defaults = _load("roles/ray_cluster/defaults/main.yml")
+    spec = _load("roles/ray_cluster/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    for port in model.PORTS:
+        assert defaults[port.variable] == port.default, port.variable
+        assert spec[port.variable]["default"] == port.default and spec[port.variable]["type"] == "int"
+
+
+def test_no_other_file_lists_the_ports():
+    """One fact in one place: no role or playbook template uses a Ray port variable (the defaults set them,
+    the argument spec documents them, the cluster model reads them); they all take the plan's ports."""
+    allowed = {"roles/ray_cluster/defaults/main.yml", "roles/ray_cluster/meta/argument_specs.yml"}
+    offenders = []
+    for path in list(ROOT.glob("roles/**/*.yml")) + list(ROOT.glob("roles/**/*.j2")) + list(ROOT.glob("playbooks/*.yml")):
+        relative = str(path.relative_to(ROOT))
+        if relative in allowed:
+            continue
+        expressions = " ".join(re.findall(r"\{\{.*?\}\}|\{%.*?%\}", path.read_text(), re.S))
+        offenders += ["%s: %s" % (relative, variable) for variable in model.PORT_VARIABLES + model.WORKER_RANGE
+                      if re.search(r"\b%s\b" % variable, expressions)]
+    assert offenders == []
+
+
+def test_a_changed_setting_changes_the_configuration_hash_and_an_unchanged_one_does_not():
+    first, _problems, _warnings = evaluate(facts={})
+    again, _problems, _warnings = evaluate(facts={})
+    resized, _problems, _warnings = evaluate({"server80": {"ray_worker_num_cpus": 6}}, facts={})
+    assert first["nodes"]["server80"]["config_hash"] == again["nodes"]["server80"]["config_hash"]
+    assert first["nodes"]["server80"]["config_hash"] != resized["nodes"]["server80"]["config_hash"]
+    assert first["nodes"]["server84"]["config_hash"] == resized["nodes"]["server84"]["config_hash"]
+
+
+@pytest.mark.parametrize("existing, state", [
+    (None, "create"),
+    ({"running": True, "labels": {}}, "replace"),
+    ({"running": True, "labels": {"io.wizardsofts.ray.config-hash": "HASH"}}, "none"),
+    ({"running": False, "labels": {"io.wizardsofts.ray.config-hash": "HASH"}}, "start"),
+])
+def test_container_state(existing, state):
+    assert model.container_state(existing, "HASH") == state
+
+
+def test_an_unreachable_head_stops_everything_and_an_unreachable_worker_is_a_warning():
+    plan, problems, _warnings = evaluate(facts={}, unreachable=["server84"])
+    assert plan is None
+    assert "The Ray head server84 could not be reached" in problems[0].text()
+    plan, problems, warnings = evaluate(facts={}, unreachable=["server80"])
+    assert problems == [] and plan["unreachable"] == ["server80"]
+    assert "server80 could not be reached and will not be deployed" in warnings[0]
+
+
+def test_disabled_authentication_is_warned_about():
+    plan, problems, warnings = evaluate({"all": {"ray_cluster_auth_mode": "disabled"}})
+    assert problems == [] and "ray_cluster_auth_mode=disabled" in warnings[0]
+    assert "RAY_AUTH_MODE" not in plan["nodes"]["server84"]["container"]["env"]
+    assert plan["nodes"]["server84"]["absent_paths"][0].endswith("/secrets/auth_token")
+
+
+def test_the_docs_table_is_generated_from_the_cases():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_preflight_table", ROOT / "docs" / "generate_preflight_table.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    current = (ROOT / "docs" / "preflight.md").read_text()
+    assert generator.render(current, CASES) == current, "docs/preflight.md is stale: run make docs"
+
+
+def _converged_facts(plan, host):
+    """What node_facts reads on a node that the plan's container task has just converged."""
+    node = plan["nodes"][host]
+    paths = dict((entry["path"], {"exists": True, "type": "directory", "uid": entry["owner"], "gid": entry["group"],
+                                  "mode": entry["mode"], "sha256": None}) for entry in node["directories"])
+    paths[node["secrets_dir"] + "/auth_token"] = {"exists": True, "type": "file", "uid": 1000, "gid": 100, "mode": "0600",
+                                                  "sha256": model.token_fingerprint(TOKEN)}
+    paths.update(dict((path, {"exists": False}) for path in node["absent_paths"]))
+    container = {"running": True, "labels": {"io.wizardsofts.ray.config-hash": node["config_hash"]}}
+    return {"paths": paths, "containers": {node["container"]["name"]: container}}
+
+
+@pytest.mark.parametrize("drift, in_sync", [
+    (None, True),
+    (lambda facts, node: facts["paths"][node["secrets_dir"] + "/auth_token"].update(sha256="0" * 64), False),
+    (lambda facts, node: facts["paths"][node["secrets_dir"] + "/auth_token"].update(mode="0644"), False),
+    (lambda facts, node: facts["paths"][node["data_dir"]].update(mode="0755"), False),
+    (lambda facts, node: facts["paths"][node["secrets_dir"]].update(uid=0), False),
+    (lambda facts, node: facts["containers"][node["container"]["name"]].update(running=False), False),
+    (lambda facts, node: facts["containers"][node["container"]["name"]]["labels"].clear(), False),
+])
+def test_a_node_is_in_sync_only_when_its_container_directories_and_token_file_are_as_planned(drift, in_sync):
+    """In sync, the container task is skipped (no call to the node); any drift brings it back."""
+    first, _problems, _warnings = evaluate(facts={})
+    facts = {"server80": _converged_facts(first, "server80")}
+    if drift:
+        drift(facts["server80"], first["nodes"]["server80"])
+    plan, problems, _warnings = evaluate(facts=facts)
+    assert problems == []
+    assert plan["nodes"]["server80"]["in_sync"] is in_sync
+    assert plan["nodes"]["server84"]["in_sync"] is False  # nothing read there: a fresh node
+
+
+def test_a_tls_node_is_never_called_in_sync():
+    first, _problems, _warnings = evaluate({"all": {"ray_cluster_tls_enabled": True}}, facts={})
+    facts = {"server80": _converged_facts(first, "server80")}
+    plan, _problems, _warnings = evaluate({"all": {"ray_cluster_tls_enabled": True}}, facts=facts)
+    assert plan["nodes"]["server80"]["in_sync"] is False
+
+
+UFW_FIXTURES = ROOT / "tests" / "unit" / "fixtures" / "ufw-0.36.2"
+SANDBOX = {"all": {"ray_cluster_cidrs": ["198.18.84.0/24"], "ray_cluster_admin_cidrs": ["198.18.84.0/24"],
+                   "ray_cluster_prometheus_cidrs": ["198.18.84.0/24"]},
+           "server84": {"ray_cluster_node_ip": "198.18.84.84"}, "server80": {"ray_cluster_node_ip": "198.18.84.80"}}
+
+
+def _recorded_firewall(**changes):
+    """What node_facts read on the sandbox's converged worker (recorded UFW files), with changes."""
+    firewall = {"ufw_active": True, "ufw_defaults": (UFW_FIXTURES / "default-ufw-debian.txt").read_text(),
+                "ufw_user_rules": [(UFW_FIXTURES / "user.rules-sandbox-worker").read_text(),
+                                   (UFW_FIXTURES / "user6.rules-sandbox-worker").read_text()]}
+    firewall.update(changes)
+    return {"packages": {"ufw": "0.36.2-6"}, "firewall": firewall}
+
+
+@pytest.mark.parametrize("facts, in_sync", [
+    (_recorded_firewall(), True),
+    (_recorded_firewall(ufw_active=False), False),
+    (dict(_recorded_firewall(), packages={}), False),
+    (_recorded_firewall(ufw_user_rules=[(UFW_FIXTURES / "user.rules-sandbox-worker").read_text().replace(
+        "### tuple ### allow tcp 9091 ", "### tuple ### allow tcp 9092 ")]), False),
+    (_recorded_firewall(ufw_defaults="DEFAULT_INPUT_POLICY=\"ACCEPT\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n"), False),
+])
+def test_the_firewall_is_in_sync_exactly_when_ufw_rules_would_change_nothing(facts, in_sync):
+    plan, problems, _warnings = evaluate(SANDBOX, facts={"server80": facts})
+    assert problems == []
+    assert plan["nodes"]["server80"]["firewall_in_sync"] is in_sync
+
+
+def test_a_moved_port_takes_the_firewall_out_of_sync():
+    overrides = dict(SANDBOX, all=dict(SANDBOX["all"], ray_cluster_metrics_export_port=9191))
+    plan, _problems, _warnings = evaluate(overrides, facts={"server80": _recorded_firewall()})
+    assert plan["nodes"]["server80"]["firewall_in_sync"] is False
+
+
+OPERATORS_DAEMON_JSON = {"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}},
+                         "registry-mirrors": ["https://mirror.example"], "log-opts": {"labels": "team"}}
+
+
+def test_daemon_json_keeps_the_operators_keys_and_adds_ours():
+    plan, _problems, _warnings = evaluate(facts={"server80": {"docker": {"answers": True, "daemon_json": OPERATORS_DAEMON_JSON}}})
+    config = plan["nodes"]["server80"]["docker_daemon_config"]
+    assert config == {"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}},
+                      "registry-mirrors": ["https://mirror.example"], "log-driver": "json-file",
+                      "log-opts": {"labels": "team", "max-size": "100m", "max-file": "3"}}
+    assert plan["nodes"]["server80"]["docker_in_sync"] is False
+    again, _problems, _warnings = evaluate(facts={"server80": {"docker": {"answers": True, "daemon_json": config}}})
+    assert again["nodes"]["server80"]["docker_in_sync"] is True
+
+
+@pytest.mark.parametrize("docker, snap, in_sync", [
+    ({"answers": False, "daemon_json": None}, False, False),   # no engine: the docker role installs one
+    ({"answers": True, "daemon_json": None}, False, False),    # an engine, but not our log rotation yet
+    ({"answers": True, "daemon_json": None, "daemon_json_error": "not JSON"}, False, False),
+    ({"answers": False, "daemon_json": None}, True, True),     # a snap Docker is left as it is
+])
+def test_docker_in_sync(docker, snap, in_sync):
+    plan, _problems, _warnings = evaluate(facts={"server80": {"docker": docker, "snap_docker": snap}})
+    assert plan["nodes"]["server80"]["docker_in_sync"] is in_sync
