@@ -1,267 +1,152 @@
-"""Issue 5: every bad input fails before any change, with a message that names the fix.
+"""Issue 5, against real nodes: every bad input fails before any change, with a message that names the fix.
 
-Each test breaks one thing in a copy of the inventory, runs the real `ansible-playbook site.yml`
-against the two test nodes, and asserts: a non-zero exit, the run stopped in the preflight play, the
-documented message (docs/preflight.md) for the right host, no change reported, and an identical
-snapshot of both nodes (packages, containers and when they started, UFW, Ray's directories).
+The rules themselves are proven by the unit tests over tests/unit/plugins/module_utils/preflight_cases.yml.
+This suite proves what only real nodes can:
 
-The tests run in file order: first against fresh nodes, then (case 10) a real deployment of the head
-and one worker with a second, unreachable worker in the inventory, then checks against that cluster.
+1. Every case of that table that the inventory alone refuses, through the real `ansible-playbook site.yml`
+   (templating, argument specs, hostvars of every host), twice: on fresh nodes and on a running cluster.
+   Each run must fail in the preflight play before any connection, with the table's message for the
+   host it names, changed=0; a snapshot of both nodes before and after each batch is identical, and on
+   the running cluster the containers keep their Id and StartedAt.
+2. The node cases, with the conditions made real on the nodes: a process on a Ray port, a CPU limit and
+   a memory size above what the node has, a snap Docker, an unreachable head; then a deployment with an
+   unreachable third worker, a rerun that changes nothing, and a foreign process next to running Ray.
+
+To be fast, the runs of each phase go at once (Testbed.run_many), between one snapshot before and one
+after: on fresh nodes the inventory cases with the node cases and `firewall.yml --check --diff`, on the
+running cluster the inventory cases with the rerun and the foreign process. None of them may change
+anything, and the snapshots must show it; each run is also checked on its own. The port held on the
+head runs alone (every run that reads the head would see it). The tests run in file order: fresh nodes
+first, then the deployment, then the running cluster.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import re
-import time
 
 import pytest
 
-from conftest import assert_refused
+from conftest import (HEAD, NODE_FACTS_TASK, PREFLIGHT_PLAY, TABLE_IMAGE, WORKER, Listener, assert_refused,
+                      inventory_cases, named_host, normalised)
 
-HEAD, WORKER = "server84", "server80"
-
-
-def refused(testbed, inventory, host, pattern):
-    before = testbed.snapshot()
-    run = testbed.run(inventory)
-    assert_refused(testbed, run, before, host, pattern)
-    return run
+CASES = inventory_cases()
+IDS = [case["id"] for case in CASES]
+_TABLE_IMAGE = re.compile(re.escape(TABLE_IMAGE) + r"(?![\w.-])")
+UNREACHABLE = "wizardsofts-ray-preflight-server82"  # no such container: `docker exec` fails
 
 
-# --- 1. Invalid IP or CIDR ------------------------------------------------------------------------
-def test_01_invalid_node_ip(testbed):
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_cluster_node_ip"] = "10.0.0.300"
-    refused(testbed, inventory, WORKER,
-            r"^ray_cluster_node_ip=10\.0\.0\.300 on server80 is not a valid IP address\. "
-            r"Fix: set ray_cluster_node_ip \(or ansible_host\) to the node's address on the cluster network\.$")
+def table_message(case, image):
+    """The case's message for this test bed. The table's cluster runs rayproject/ray:2.60.0; this one runs the
+    local stand-in for it (`image`): where a message quotes the image the case did not set, it quotes ours."""
+    message = normalised(case["message"])
+    set_by_case = [value for variables in (case.get("set") or {}).values() for value in variables.values()]
+    if TABLE_IMAGE in set_by_case:
+        return message
+    return _TABLE_IMAGE.sub(image, message)
 
 
-def test_01_invalid_cidr(testbed):
-    inventory = testbed.inventory()
-    inventory.group_vars["ray_cluster_cidrs"] = ["10.0.0.0/33"]
-    refused(testbed, inventory, HEAD,
-            r"^ray_cluster_cidrs=\['10\.0\.0\.0/33'\] on server84 must list the cluster's networks in CIDR notation "
-            r"with no host bits set; invalid: \['10\.0\.0\.0/33'\]\. Fix: for example ray_cluster_cidrs: \['10\.0\.0\.0/24'\]\.$")
+def assert_case(run, case, image):
+    message = table_message(case, image)
+    assert_refused(run, named_host(message), message, before_connection=True)
+    for problem_host, text in run.problems():
+        assert "Fix: " in text, (problem_host, text)
+    # A token set by the case is never shown, whatever is wrong with it.
+    for variables in (case.get("set") or {}).values():
+        if "ray_cluster_auth_token" in variables:
+            assert str(variables["ray_cluster_auth_token"]) not in run.output
 
 
-# --- 2. A node's address outside the cluster CIDR ---------------------------------------------------
-def test_02_address_outside_cidr(testbed):
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_cluster_node_ip"] = "198.18.88.200"
-    refused(testbed, inventory, WORKER,
-            r"^ray_cluster_node_ip=198\.18\.88\.200 on server80 is outside ray_cluster_cidrs=198\.18\.88\.0/25\. Fix: ")
+class Phase:
+    """Runs that must all change nothing, at once, between one snapshot of both nodes before and one after.
+
+    `runs`: name -> an Inventory for site.yml, or (inventory, playbook, *options); the table's inventory
+    cases are added, under their ids."""
+
+    def __init__(self, testbed, runs):
+        self.image = testbed.inventory().all_vars["ray_cluster_image"]
+        self.containers_before = testbed.containers()
+        self.before = testbed.snapshot()
+        # The runs that wait on the nodes first, each with a worker of its own, so that they overlap the
+        # CPU-bound inventory cases.
+        cases = {case["id"]: testbed.inventory(case) for case in CASES}
+        self.runs = testbed.run_many(dict(runs, **cases), workers=len(runs) + (os.cpu_count() or 2) + 1)
+        self.after = testbed.snapshot()
+        self.containers_after = testbed.containers()
 
 
-# --- 3. Duplicate node IPs; no head; two heads --------------------------------------------------------
-def test_03_duplicate_ips(testbed):
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_cluster_node_ip"] = "198.18.88.84"
-    refused(testbed, inventory, HEAD,
-            r"^Two or more hosts in ray_cluster have the same ray_cluster_node_ip: server84=198\.18\.88\.84, "
-            r"server80=198\.18\.88\.84\. Fix: give each node its own address\.$")
+# --- On fresh nodes: every inventory case of the table, and the node cases -----------------------------------
+@pytest.fixture(scope="module")
+def fresh(testbed):
+    """The table's inventory cases; four node cases, each with one thing the node cannot do; and
+    `firewall.yml --check --diff`.
 
-
-def test_03_no_head(testbed):
-    inventory = testbed.inventory()
-    inventory.move(HEAD, "ray_workers")
-    refused(testbed, inventory, WORKER,
-            r"^The inventory group ray_head must hold exactly one host; it holds 0 \(none\)\. "
-            r"Fix: put the head server, and only it, in ray_head; workers go in ray_workers\.$")
-
-
-def test_03_two_heads(testbed):
-    inventory = testbed.inventory()
-    inventory.move(WORKER, "ray_head")
-    refused(testbed, inventory, HEAD,
-            r"^The inventory group ray_head must hold exactly one host; it holds 2 \(server84, server80\)\.")
-
-
-# --- 4. A Ray port in use by another process --------------------------------------------------------
-def _wait_listening(testbed, node, port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if testbed.exec(node, "ss", "-Hltn", f"sport = :{port}").stdout.strip():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"nothing listens on {node}:{port} after {timeout}s")
-
-
-def test_04_port_in_use(testbed):
-    started = testbed.exec(HEAD, "sh", "-c", "nohup python3 -m http.server 8265 >/dev/null 2>&1 & echo $!")
-    pid = started.stdout.strip()
-    try:
-        _wait_listening(testbed, HEAD, 8265)
-        refused(testbed, testbed.inventory(), HEAD,
-                rf"^ray_cluster_dashboard_port=8265 on server84 is in use: port 8265 \(0\.0\.0\.0\) is held by "
-                rf"python3, pid {pid} \(python3 -m http\.server 8265\)\. Fix: stop that process, or move Ray to a free "
-                rf"port \(for example ray_cluster_dashboard_port: 8266; the firewall follows the variable\)\.$")
-    finally:
-        testbed.exec(HEAD, "kill", pid)
-
-
-# --- 5. Two settings on one port; worker range overlapping a pinned port or too small -----------------
-def test_05_same_port_twice(testbed):
-    inventory = testbed.inventory()
-    inventory.group_vars["ray_cluster_metrics_export_port"] = 8265
-    refused(testbed, inventory, HEAD,
-            r"^ray_cluster_dashboard_port=8265 and ray_cluster_metrics_export_port=8265 on server84: two Ray settings "
-            r"on the same port; Ray would fail to bind the second\. Fix: give each its own port")
-
-
-def test_05_pinned_port_in_worker_range(testbed):
-    inventory = testbed.inventory()
-    inventory.group_vars["ray_cluster_metrics_export_port"] = 10500
-    refused(testbed, inventory, WORKER,
-            r"^ray_cluster_metrics_export_port=10500 on server80 lies inside the worker port range "
-            r"ray_cluster_min_worker_port=10002\.\.ray_cluster_max_worker_port=19999, so a worker process could take it\.")
-
-
-def test_05_worker_range_too_small(testbed):
-    inventory = testbed.inventory()
-    inventory.group_vars["ray_cluster_max_worker_port"] = 10010
-    refused(testbed, inventory, WORKER,
-            r"^ray_cluster_min_worker_port=10002 and ray_cluster_max_worker_port=10010 on server80 give 9 worker "
-            r"port\(s\); Ray needs one per worker process, at least 100 here")
-
-
-# --- 6. A container CPU limit above the host's vCPUs --------------------------------------------------
-def test_06_container_cpus_above_host(testbed):
+    A snap Docker on the worker stays there for all of them: it is harmless to the other node cases (the
+    default data path is under /home: the table's snap_docker_home), as each reporting exactly its one
+    problem proves, and the inventory cases never reach a node."""
     vcpus = int(testbed.exec(WORKER, "nproc").stdout)
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_worker_num_cpus"] = 64  # Ray's logical CPUs may exceed the host's: not an error
-    inventory.host(WORKER)["ray_worker_container_cpus"] = vcpus + 1
-    refused(testbed, inventory, WORKER,
-            rf"^ray_worker_container_cpus={vcpus + 1} on server80, which has {vcpus} vCPU\(s\): Docker refuses it "
-            rf"\(\"Range of CPUs is from 0\.01 to {vcpus}\.00\"\)\. Fix: set it to {vcpus} or less")
-
-
-# --- 7. Memory / object store above RAM; object store above shm; sizes in a wrong format ---------------
-def test_07_memory_above_ram(testbed):
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_worker_memory"] = "100TiB"
-    refused(testbed, inventory, WORKER,
-            r"^ray_worker_memory=100TiB on server80 is more than its memory, [0-9.]+ GB \(\d+ MiB\)\. Fix: ")
-
-
-def test_07_object_store_above_shm(testbed):
-    inventory = testbed.inventory()
-    inventory.host(HEAD)["ray_head_object_store_memory"] = "2GiB"
-    inventory.host(HEAD)["ray_head_shm_size"] = "1GB"
-    refused(testbed, inventory, HEAD,
-            r"^ray_head_object_store_memory=2GiB on server84 does not fit in ray_head_shm_size=1GB, the container's "
-            r"/dev/shm, where Ray keeps the object store\.")
-
-
-def test_07_size_in_wrong_format(testbed):
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_worker_memory"] = "16 gigs"
-    refused(testbed, inventory, WORKER,
-            r"^ray_worker_memory=16 gigs on server80 is not a size\. Fix: use bytes \(2300000000\) or a number")
-
-
-# --- 8. Head and workers with different images or versions -----------------------------------------------
-def test_08_image_mismatch(testbed):
-    inventory = testbed.inventory()
-    head_image = inventory.all_vars["ray_cluster_image"]
-    inventory.host(WORKER)["ray_cluster_image"] = "rayproject/ray:2.60.0"
-    refused(testbed, inventory, HEAD,
-            rf"^ray_cluster_image=rayproject/ray:2\.60\.0 ray_cluster_version=2\.60\.0 on server80, but "
-            rf"ray_cluster_image={head_image} ray_cluster_version=2\.60\.0 on the head server84\. Ray refuses a node")
-
-
-# --- 9. A Ray version below the floor, unless acknowledged ------------------------------------------------
-def test_09_version_below_floor(testbed):
-    inventory = testbed.inventory()
-    inventory.all_vars["ray_cluster_version"] = "2.53.0"
-    refused(testbed, inventory, HEAD,
-            r"^ray_cluster_version=2\.53\.0 on server84 is older than 2\.54\.0, the oldest release this collection "
-            r"deploys: older ones have published CVEs\. Fix: use 2\.54\.0 or later \(default 2\.60\.0\), or, if you must "
-            r"run it, set ray_cluster_allow_insecure_version: true\.$")
-
-
-def test_09_version_below_floor_acknowledged(testbed):
-    """Acknowledged, the old version passes; the run then stops at the next broken thing (a CPU limit)."""
-    inventory = testbed.inventory()
-    inventory.all_vars["ray_cluster_version"] = "2.53.0"
-    inventory.group_vars["ray_cluster_allow_insecure_version"] = True
-    inventory.host(WORKER)["ray_worker_container_cpus"] = 1000
-    run = refused(testbed, inventory, WORKER, r"^ray_worker_container_cpus=1000 on server80")
-    assert not [f for f in run.failures() if "older than" in f[3]], run
-
-
-# --- 10. An unreachable head: nothing changes anywhere --------------------------------------------------
-def test_10_unreachable_head(testbed):
-    inventory = testbed.inventory()
-    inventory.host(HEAD)["ansible_host"] = "wizardsofts-ray-preflight-server82"  # no such container
-    refused(testbed, inventory, WORKER,
-            r"^The Ray head server84 \(ansible_host=wizardsofts-ray-preflight-server82\) could not be reached \(see "
-            r"UNREACHABLE above\), so nothing was changed on any node: no worker can join without the head\. "
-            r"Fix: make server84 reachable")
-
-
-# --- 11. A firewall source of 0.0.0.0/0 without the opt-in -------------------------------------------------
-def test_11_world_open_firewall(testbed):
-    inventory = testbed.inventory()
-    inventory.group_vars["ray_cluster_admin_cidrs"] = ["0.0.0.0/0"]
-    refused(testbed, inventory, HEAD,
-            r"^Ray ports would be open to the world on server84: the sources 0\.0\.0\.0/0 come from ray_cluster_cidrs, "
-            r"ray_cluster_admin_cidrs or ray_cluster_prometheus_cidrs\. .*set ufw_allow_ray_ports_from_anywhere: true\.$")
-
-
-# --- 12. Snap Docker with a data path it cannot use ----------------------------------------------------------
-def test_12_snap_docker_data_dir(testbed):
+    meminfo = testbed.exec(WORKER, "cat", "/proc/meminfo").stdout
+    memory = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1)) * 1024
+    nodes = {name: testbed.inventory() for name in ("cpus", "memory", "snap", "unreachable_head")}
+    nodes["cpus"].host(WORKER)["ray_worker_container_cpus"] = vcpus + 1
+    nodes["memory"].host(WORKER)["ray_worker_memory"] = "100TiB"
+    nodes["snap"].group_vars["ray_cluster_data_dir"] = "/opt/ray"
+    nodes["unreachable_head"].host(HEAD)["ansible_host"] = UNREACHABLE
+    nodes["firewall"] = (testbed.inventory(), "firewall.yml", "--check", "--diff")
     testbed.exec(WORKER, "sh", "-c", "mkdir -p /snap/bin && printf '#!/bin/sh\\nexit 1\\n' > /snap/bin/docker "
                                      "&& chmod 0755 /snap/bin/docker")
     try:
-        inventory = testbed.inventory()
-        inventory.group_vars["ray_cluster_data_dir"] = "/opt/ray"
-        refused(testbed, inventory, WORKER,
-                r"^Docker on server80 is the snap package \(/snap/bin/docker\), which cannot mount paths outside "
-                r"/home, but ray_cluster_data_dir=/opt/ray\. Fix: set ray_cluster_data_dir to a directory under /home")
+        phase = Phase(testbed, nodes)
     finally:
         testbed.exec(WORKER, "rm", "-rf", "/snap")
+    phase.vcpus, phase.memory = vcpus, memory
+    return phase
 
 
-# --- 14. The cluster's token (issue 6): too short, or not the same on every node; never shown -----------------
-def test_14_token_too_short(testbed):
-    inventory = testbed.inventory()
-    inventory.group_vars["ray_cluster_auth_token"] = "short-token-123"
-    run = refused(testbed, inventory, HEAD,
-                  r"^ray_cluster_auth_token on server84 \(not shown\) is 15 characters long, or holds characters other "
-                  r"than letters, digits and \._~\+/=- \(an HTTP header carries it\): a token must be at least 32 of those\. "
-                  r"Fix: unset it to use the one generated in ray_cluster_auth_token_file=")
-    assert "short-token-123" not in json.dumps(run.data) + run.stderr
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_inventory_case_on_fresh_nodes(fresh, case):
+    assert_case(fresh.runs[case["id"]], case, fresh.image)
 
 
-def test_14_token_differs_between_nodes(testbed):
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_cluster_auth_token"] = "AnotherTokenForOneWorkerOnly" * 2
-    run = refused(testbed, inventory, WORKER,
-                  r"^ray_cluster_auth_token on server80 differs from the head's \(server84\); values not shown\. "
-                  r"Ray refuses a node whose token differs\. Fix: set ray_cluster_auth_token once, for the whole "
-                  r"ray_cluster group, not per host\.$")
-    assert "AnotherTokenForOneWorkerOnly" not in json.dumps(run.data) + run.stderr
+def test_docker_cpu_limit_above_the_nodes_vcpus(fresh):
+    vcpus = fresh.vcpus
+    assert_refused(fresh.runs["cpus"], WORKER,
+                   f"ray_worker_container_cpus={vcpus + 1} on server80 but the node has {vcpus} vCPU(s): Docker "
+                   f"refuses it (\"Range of CPUs is from 0.01 to {vcpus}.00\"). Fix: set it to {vcpus} or less",
+                   only=True)
 
 
-# --- 15. TLS with only some of the operator's own files ----------------------------------------------------
-def test_15_tls_files_incomplete(testbed):
-    inventory = testbed.inventory()
-    inventory.group_vars.update({"ray_cluster_tls_enabled": True, "ray_cluster_tls_ca_cert": "/etc/pki/ray-ca.crt"})
-    refused(testbed, inventory, HEAD,
-            r"^ray_cluster_tls_ca_cert=/etc/pki/ray-ca\.crt, ray_cluster_tls_cert=\(empty\), ray_cluster_tls_key=\(empty\) "
-            r"on server84: your own TLS files need all three\. Fix: set the CA certificate and this node's certificate "
-            r"and key, or none of them")
+def test_memory_above_the_nodes_ram(fresh):
+    memory = fresh.memory
+    assert_refused(fresh.runs["memory"], WORKER,
+                   f"ray_worker_memory=100TiB on server80 is more than the node's memory, {memory / 1e9:.1f} GB "
+                   f"({memory // 1048576} MiB). Fix: set it to less than that", only=True)
 
 
-# --- Issue 4: `firewall.yml --check --diff` on fresh nodes shows the rules it would add, changes nothing ----
-def test_firewall_check_diff_on_fresh_nodes_shows_the_rules_it_would_add(testbed):
-    before = testbed.snapshot()
-    run = testbed.run(testbed.inventory(), "firewall.yml", "--check", "--diff")
+def test_snap_docker_with_a_data_dir_outside_home(fresh):
+    assert_refused(fresh.runs["snap"], WORKER,
+                   "ray_cluster_data_dir=/opt/ray on server80 cannot be mounted: Docker on this node is the snap "
+                   "package (/snap/bin/docker), which cannot mount paths outside /home. Fix: set ray_cluster_data_dir "
+                   "to a directory under /home, for example /home/ray-data.", only=True)
+
+
+def test_unreachable_head_changes_nothing_anywhere(fresh):
+    run = fresh.runs["unreachable_head"]
+    assert_refused(run, HEAD,
+                   "The Ray head server84 could not be reached (see UNREACHABLE above), so nothing was changed on any "
+                   "node: no worker can join without the head. Fix: make server84 reachable", only=True)
+    # The head could not be read; the worker was, and nothing else was done to it.
+    read = {host: result for _, task, host, result in run.results() if task.endswith(NODE_FACTS_TASK)}
+    assert read[HEAD].get("failed") or read[HEAD].get("unreachable"), read[HEAD]
+    assert not read[WORKER].get("failed") and read[WORKER]["node"]["cpus"], read[WORKER]
+
+
+# Issue 4: `firewall.yml --check --diff` on fresh nodes shows the rules it would add (and changes nothing).
+def test_firewall_check_diff_on_fresh_nodes_shows_the_rules_it_would_add(fresh):
+    run = fresh.runs["firewall"]
     assert run.rc == 0, run
     firewall = {host: result for _, task, host, result in run.results() if "Allow SSH and exactly the Ray ports" in task}
-    assert set(firewall) == {HEAD, WORKER}, [task for _, task, _, _ in run.results()]
+    assert set(firewall) == {HEAD, WORKER}, run.tasks()
     for host, result in firewall.items():
         assert result["changed"], result
         after = result["diff"]["after"]
@@ -271,64 +156,86 @@ def test_firewall_check_diff_on_fresh_nodes_shows_the_rules_it_would_add(testbed
         assert "status: inactive" in result["diff"]["before"]
     assert "ufw allow from 198.18.88.0/25 to any port 6379 proto tcp" in firewall[HEAD]["diff"]["after"]
     assert "port 6379 " not in firewall[WORKER]["diff"]["after"]
-    assert testbed.snapshot() == before
 
 
-# --- 10. An unreachable worker: the rest is deployed, the run fails naming it ---------------------------------
+def test_fresh_nodes_unchanged(fresh):
+    assert fresh.after == fresh.before
+
+
+def test_ray_port_held_by_another_process(testbed):
+    listener = Listener(testbed, HEAD, 8265)
+    try:
+        before = testbed.snapshot()
+        run = testbed.run(testbed.inventory())
+        assert_refused(run, HEAD,
+                       f"ray_cluster_dashboard_port=8265 on server84 is in use: port 8265 (0.0.0.0) is held by python3, "
+                       f"pid {listener.pid}. Fix: stop that process, or move Ray to a free port (for example "
+                       f"ray_cluster_dashboard_port: 8266; the firewall follows the variable).", only=True)
+        assert testbed.snapshot() == before
+    finally:
+        listener.stop()
+
+
+# --- An unreachable third worker: the rest is deployed and verified, the run fails naming it ---------------
 @pytest.fixture(scope="module")
 def deployed(testbed):
     inventory = testbed.inventory()
-    inventory.groups["ray_workers"]["hosts"]["server82"] = {
-        "ansible_host": "wizardsofts-ray-preflight-server82",  # no such container: docker exec fails
-        "ray_cluster_node_ip": "198.18.88.82",
-    }
+    inventory.groups["ray_workers"]["hosts"]["server82"] = {"ansible_host": UNREACHABLE,
+                                                            "ray_cluster_node_ip": "198.18.88.82"}
     return testbed.run(inventory)
 
 
-def test_10_unreachable_worker_rest_deployed(testbed, deployed):
+def test_unreachable_worker_rest_deployed(testbed, deployed):
     run = deployed
     assert run.rc != 0, run
-    assert ("Preflight - check the inventory and every node before anything changes",
-            "wizardsofts.ray.ray_cluster : Reach this node and read its CPUs and memory") == \
-        next((play, task) for play, task, host, _ in run.failures() if host == "server82")
+    play, task = next((play, task) for play, task, host, _ in run.failures() if host == "server82")
+    assert play == PREFLIGHT_PLAY and task.endswith(NODE_FACTS_TASK), run
     final = [message for play, _, _, message in run.failures() if play.startswith("Report")]
     assert final and final[0].startswith("Not deployed: server82 (unreachable); the rest of the cluster "
                                          "(server84, server80) is deployed."), run
-    summary = [m for m in run.debug_messages() if m.startswith("Ray 2.60.0 cluster: 2 ALIVE node(s), 0 DEAD")]
-    assert summary, run.debug_messages()
+    assert [m for m in run.debug_messages() if m.startswith("Ray 2.60.0 cluster: 2 ALIVE node(s), 0 DEAD")], \
+        run.debug_messages()
     for node, container in ((HEAD, "ray-head"), (WORKER, "ray-worker")):
         state = testbed.exec(node, "docker", "inspect", "-f", "{{.State.Running}}", container).stdout.strip()
         assert state == "true", (node, container)
 
 
-# --- 4 (second half): our own Ray containers on the ports are not a conflict --------------------------------
-def test_04_own_ray_containers_are_not_a_conflict(testbed, deployed):
-    before = testbed.snapshot()
-    run = testbed.run(testbed.inventory())
-    assert run.rc == 0, run
-    assert set(run.changed().values()) == {0}, run.changed()
-    assert testbed.snapshot() == before
-
-
-# --- A broken inventory against the running cluster: nothing is restarted ---------------------------------
-def test_08_mismatch_on_running_cluster_restarts_nothing(testbed, deployed):
-    inventory = testbed.inventory()
-    inventory.host(WORKER)["ray_cluster_version"] = "2.59.0"
-    inventory.host(WORKER)["ray_cluster_image"] = "rayproject/ray:2.59.0"
-    refused(testbed, inventory, HEAD, r"ray_cluster_version=2\.59\.0 on server80, but ray_cluster_image=")
-
-
-def test_04_other_process_next_to_running_cluster(testbed, deployed):
-    """With Ray holding its ports, a foreign process on a port Ray does not hold yet is still found."""
-    inventory = testbed.inventory()
-    inventory.group_vars["ray_cluster_metrics_export_port"] = 9191
-    started = testbed.exec(WORKER, "sh", "-c", "nohup python3 -m http.server 9191 >/dev/null 2>&1 & echo $!")
-    pid = started.stdout.strip()
+# --- On the running cluster: every inventory case again, a rerun, and a foreign process next to Ray ---------
+@pytest.fixture(scope="module")
+def running(testbed, deployed):
+    """The table's inventory cases; a rerun of the deployed inventory (our own Ray containers hold the ports:
+    no conflict); and one that moves the metrics port to 9191, where another process listens on the worker."""
+    foreign = testbed.inventory()
+    foreign.group_vars["ray_cluster_metrics_export_port"] = 9191
+    listener = Listener(testbed, WORKER, 9191)
     try:
-        _wait_listening(testbed, WORKER, 9191)
-        run = refused(testbed, inventory, WORKER,
-                      rf"^ray_cluster_metrics_export_port=9191 on server80 is in use: port 9191 \(0\.0\.0\.0\) is held by "
-                      rf"python3, pid {pid} ")
-        assert not [f for f in run.failures() if f[2] == HEAD], run  # Ray's own ports on the head: no conflict
+        phase = Phase(testbed, {"rerun": testbed.inventory(), "foreign": foreign})
     finally:
-        testbed.exec(WORKER, "kill", pid)
+        listener.stop()
+    phase.foreign_pid = listener.pid
+    return phase
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_inventory_case_on_the_running_cluster(running, case):
+    assert_case(running.runs[case["id"]], case, running.image)
+
+
+def test_rerun_over_the_running_cluster_changes_nothing(running):
+    run = running.runs["rerun"]
+    assert run.rc == 0, run
+    assert run.changed() == {HEAD: 0, WORKER: 0}, run
+
+
+def test_other_process_next_to_the_running_cluster(running):
+    """With Ray holding its ports, a foreign process on a port Ray does not hold yet is found, and only it."""
+    assert_refused(running.runs["foreign"], WORKER,
+                   f"ray_cluster_metrics_export_port=9191 on server80 is in use: port 9191 (0.0.0.0) is held by "
+                   f"python3, pid {running.foreign_pid}. Fix:", only=True)
+
+
+def test_running_cluster_unchanged(running):
+    assert running.containers_after == running.containers_before
+    assert [line.split()[0] for line in running.containers_after[HEAD]] == ["/ray-head"]
+    assert [line.split()[0] for line in running.containers_after[WORKER]] == ["/ray-worker"]
+    assert running.after == running.before
