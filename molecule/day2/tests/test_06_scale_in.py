@@ -16,6 +16,13 @@ def test_remove_worker_stops_and_removes_only_server81():
     assert server81 and "ALIVE" not in server81  # Ray keeps a DEAD entry for the node that left
 
 
+def test_removing_a_worker_whose_container_is_already_gone_succeeds_and_changes_nothing():
+    run = run_playbook("remove_worker.yml", "-e", "ray_cluster_remove_hosts=server81")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert changed_per_host(run.stdout) == {"server84": 0, "server81": 0}, run.stdout[-3000:]
+    assert "server81: 0 Ray container(s) removed" in run.stdout
+
+
 def test_without_server81_in_the_inventory_the_membership_check_no_longer_expects_it():
     run = run_playbook("verify.yml", "-e", '{"ray_cluster_verify_workloads": ["hello_world"]}', inventories=(INVENTORY,))
     assert run.returncode == 0, run.stdout[-3000:]

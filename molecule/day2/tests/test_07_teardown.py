@@ -14,6 +14,21 @@ def unrelated_rule():
     return SERVER80
 
 
+def test_teardown_in_check_mode_predicts_the_removal_and_changes_nothing():
+    before = {node["name"]: ray_container(node)["Id"] for node in (HEAD, SERVER80)}
+    rules = {node["name"]: node_exec(node, "ufw show added") for node in (HEAD, SERVER80)}
+    run = run_playbook("teardown.yml", "--check", *EVERYTHING, inventories=(INVENTORY,))
+    assert run.returncode == 0, run.stdout[-3000:]
+    changed = changed_per_host(run.stdout)
+    assert changed["server84"] > 0 and changed["server80"] > 0, changed
+    assert "server84: 1 Ray container(s) would be removed (ray-head)" in run.stdout
+    assert "server80: 1 Ray container(s) would be removed (ray-worker)" in run.stdout
+    for node in (HEAD, SERVER80):
+        assert ray_container(node)["Id"] == before[node["name"]]
+        assert node_exec(node, "ufw show added") == rules[node["name"]]
+        assert node_exec(node, "test -e /var/lib/ray && echo present || echo absent").strip() == "present"
+
+
 def test_teardown_removes_ray_and_keeps_docker_and_the_operators_rules(unrelated_rule):
     run = run_playbook("teardown.yml", *EVERYTHING, inventories=(INVENTORY,))
     assert run.returncode == 0, run.stdout[-3000:]
