@@ -920,6 +920,7 @@ class ClusterModel(object):
             # When several workers must be replaced, this one goes first and alone; the rest follow if it joined.
             "first_replacement": replaced[0] if len(replaced) > 1 else "",
             "head_host": head.host,
+            "ray_version": str(head.get("ray_cluster_version")),
             "firewall_comment_prefix": RULE_COMMENT_PREFIX,
             "head_ip": str(head.ip),
             "dashboard_url": "http://%s:%d" % (head.ip, head.port("ray_cluster_dashboard_port")),
