@@ -69,7 +69,10 @@ def test_existing_mode_replaces_only_the_ray_job_and_keeps_the_operators_setting
 
 def test_the_running_prometheus_was_reloaded_and_scrapes_both_jobs(existing_run):
     expected = {("prometheus", "127.0.0.1:9090"): "up",
-                ("ray-cluster", "198.18.92.84:9091"): "up", ("ray-cluster", "198.18.92.80:9091"): "up"}
+                ("ray-cluster", "198.18.92.84:9091"): "up", ("ray-cluster", "198.18.92.80:9091"): "up",
+                # The head's autoscaler and dashboard metrics, pinned by the cluster model, in a job of their own.
+                ("ray-cluster-head-processes", "198.18.92.84:44217"): "up",
+                ("ray-cluster-head-processes", "198.18.92.84:44227"): "up"}
     assert wait_until(jobs_health, lambda seen: seen == expected, 60, "both jobs' targets up") == expected
     assert [group["name"] for group in prometheus_api("/api/v1/rules")["groups"]] == ["wizardsofts-ray-ray"]
 
