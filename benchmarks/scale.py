@@ -28,6 +28,8 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 PROJECT = HERE.parent
+# Run as a script from the checkout: the collection resolves only once collections/ is on the path, so these
+# imports must come after it (E402 is suppressed on them for that reason alone).
 sys.path.insert(0, str(PROJECT / "collections"))
 
 from ansible_collections.wizardsofts.ray.plugins.module_utils import _cluster_model as model  # noqa: E402
