@@ -55,7 +55,15 @@ sandbox: venv images
 sandbox-destroy: venv
 	$(BIN)/ansible-playbook -i $(SANDBOX_INVENTORY) testbed/playbooks/destroy.yml
 
-test: unit lint sanity molecule preflight-test awx-test day2-test monitoring-test
+# The parts of `make test` run two at a time (TEST_JOBS=1: one at a time). Each container suite has its own
+# network and names; on 2 vCPUs, one suite's waits (Ray nodes joining, Prometheus scraping, AWX jobs)
+# leave room for another's work. Longest first, so that both lanes end at about the same time. A part's
+# output is printed when it ends (--output-sync), not interleaved with the other lane's.
+TEST_JOBS ?= 2
+TEST_PARTS := day2-test molecule preflight-test awx-test monitoring-test unit sanity lint
+
+test: venv host-tools images day2-images promtool
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_PARTS)
 
 unit: venv host-tools
 	$(BIN)/pytest tests/unit
@@ -169,7 +177,7 @@ DAY2_IMAGES_VARS := molecule/day2/inventory/group_vars/all/testbed_images.yml
 
 .PHONY: day2-images day2-test
 
-day2-images: docker-engine
+day2-images: images
 	mkdir -p .cache
 	RAY_PREVIOUS_VERSION=$(DAY2_PREVIOUS_RAY_VERSION) testbed/images/build.sh > .cache/day2_testbed_images.yml.partial
 	mv .cache/day2_testbed_images.yml.partial $(DAY2_IMAGES_VARS)

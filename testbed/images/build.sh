@@ -8,7 +8,7 @@
 #   RAY_PREVIOUS_VERSION=2.59.0 ...    also build a Ray image of that older version (the day2
 #                                      scenario's rolling upgrade starts from it)
 #
-# Prints, as Ansible variables (YAML), the node image and the Ray image and archive the
+# Prints, as Ansible variables (YAML), the node images (without and with Docker) and the Ray image and archive the
 # collection's roles should use; the Makefile writes them into the test inventories. With
 # RAY_PREVIOUS_VERSION it also prints testbed_previous_ray_version, _image and _image_archive.
 set -euo pipefail
@@ -81,6 +81,7 @@ build_image() {
 
 base="$(build_base)"
 node_image="$(build_image wizardsofts-ray-testbed/node "$here/node" "$base")"
+node_with_docker_image="$(build_image wizardsofts-ray-testbed/node-with-docker "$here/node-with-docker" "$node_image")"
 ray_image="$(build_image wizardsofts-ray-testbed/ray "$here/ray" "$base" "RAY_VERSION=$ray_version")"
 
 # The archive the Ray roles ship to nodes that cannot pull (air-gapped sites, and our nodes).
@@ -98,6 +99,8 @@ cat <<YAML
 ---
 # Written by testbed/images/build.sh: the images of the local test bed.
 testbed_node_image: "$node_image"
+# The same server with Docker already installed and running (for suites that do not test the install).
+testbed_node_with_docker_image: "$node_with_docker_image"
 ray_cluster_version: "$ray_version"
 ray_cluster_image: "$ray_image"
 ray_cluster_image_archive: "$ray_archive"
