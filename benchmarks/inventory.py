@@ -58,7 +58,9 @@ def write_inventory(directory, workers, project_dir):
     # One token for every inventory of the bench, so the floor's containers can use it too.
     (directory / "group_vars" / "ray_cluster.yml").write_text(
         "---\nansible_connection: community.docker.docker\nray_cluster_cidrs:\n  - " + SUBNET + "\n"
-        "ray_cluster_auth_token_file: " + str(token_file(project_dir)) + "\n",
+        "ray_cluster_auth_token_file: " + str(token_file(project_dir)) + "\n"
+        # Servers that already run Docker: every measured deploy starts with Docker installed anyway.
+        "testbed_node_image: \"{{ testbed_node_with_docker_image }}\"\n",
         encoding="utf-8",
     )
     (directory / "group_vars" / "all" / "bench.yml").write_text(
