@@ -144,8 +144,8 @@ class Bed(object):
         return all(in_parallel(has_image, hosts_of(self.max_workers)))
 
     def prepare(self):
-        """One deploy from bare servers: Docker installed, the image loaded, on every node."""
-        log("first deploy on %d workers (installs Docker, loads the image)" % self.max_workers)
+        """One deploy onto the fresh servers: Docker configured, the image loaded, on every node."""
+        log("first deploy on %d workers (configures Docker, installs UFW, loads the image)" % self.max_workers)
         return self.playbook(self.max_workers, "site.yml")[0]
 
     def reset_cold(self):
@@ -414,7 +414,7 @@ def main():
         (WORK / ("results-%s.json" % stamp)).write_text(json.dumps(results, indent=1))
         print(table(results, workers_list, options.runs))
         if "first_deploy" in results:
-            print("\nfirst deploy from bare servers (apt installs, image copy and load) on %d nodes: %s" % (
+            print("\nfirst deploy (Docker configured, UFW installed, the image copied and loaded) on %d nodes: %s" % (
                 max(workers_list) + 1, fmt(results["first_deploy"][0])))
         print("raw figures: %s" % (WORK / ("results-%s.json" % stamp)))
     finally:
