@@ -57,8 +57,9 @@ sandbox-destroy: venv
 
 # The parts of `make test` run two at a time (TEST_JOBS=1: one at a time). Each container suite has its own
 # network and names; on 2 vCPUs, one suite's waits (Ray nodes joining, Prometheus scraping, AWX jobs)
-# leave room for another's work. Longest first, so that both lanes end at about the same time. A part's
-# output is printed when it ends (--output-sync), not interleaved with the other lane's.
+# leave room for another's work. They are listed longest first, but make also starts a part whose
+# prerequisites are ready before one that still waits on its own (the day2 images), so the order is not
+# guaranteed. A part's output is printed when it ends (--output-sync), not interleaved with the other's.
 TEST_JOBS ?= 2
 TEST_PARTS := day2-test molecule preflight-test awx-test monitoring-test unit sanity lint
 
