@@ -57,14 +57,23 @@ sandbox-destroy: venv
 
 # The parts of `make test` run two at a time (TEST_JOBS=1: one at a time). Each container suite has its own
 # network and names; on 2 vCPUs, one suite's waits (Ray nodes joining, Prometheus scraping, AWX jobs)
-# leave room for another's work. They are listed longest first, but make also starts a part whose
-# prerequisites are ready before one that still waits on its own (the day2 images), so the order is not
-# guaranteed. A part's output is printed when it ends (--output-sync), not interleaved with the other's.
+# leave room for another's work. What every part needs (the venv, the engine, the images) is made first,
+# once; the parts then start in the order listed, longest first, each as soon as a slot is free (-o: their
+# prerequisites are not looked at again). A part's output is printed when it ends (--output-sync), not
+# interleaved with the other's, and ends with how long the part took.
 TEST_JOBS ?= 2
 TEST_PARTS := day2-test molecule preflight-test awx-test monitoring-test unit sanity lint
+TEST_PREREQUISITES := venv host-tools docker-engine images day2-images promtool
 
-test: venv host-tools images day2-images promtool
-	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_PARTS)
+test: $(TEST_PREREQUISITES)
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(addprefix -o ,$(TEST_PREREQUISITES)) \
+	  $(addprefix timed-,$(TEST_PARTS))
+
+timed-%:
+	@start=$$(date +%s); \
+	if $(MAKE) --no-print-directory $(addprefix -o ,$(TEST_PREREQUISITES)) $*; then \
+	  echo "make test: $* passed in $$(( $$(date +%s) - start )) s"; \
+	else echo "make test: $* FAILED after $$(( $$(date +%s) - start )) s"; exit 1; fi
 
 unit: venv host-tools
 	$(BIN)/pytest tests/unit
