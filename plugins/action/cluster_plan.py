@@ -177,7 +177,7 @@ class ActionModule(ActionBase):
             return self._fail(result, problems)
         plan["phase"] = phase
         result["warnings"] = warnings
-        result["plan"] = plan
+        result["plan"] = model.for_ansible(plan)
         result["changed"] = False
         result["msg"] = "%d node(s) planned, every setting checked" % len(plan["nodes"])
         return result

@@ -11,6 +11,7 @@ monitoring all read it from there.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -166,6 +167,14 @@ class SpecValidator(object):
 
     def __init__(self):
         self.reference = {}
+        self.validators = {}  # (role, names) -> ArgumentSpecValidator: building one copies its spec
+
+    def _validator(self, role, spec, names):
+        key = (role, tuple(names))
+        if key not in self.validators:
+            from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+            self.validators[key] = ArgumentSpecValidator(dict((name, spec[name]) for name in names))
+        return self.validators[key]
 
     def check(self, host, role, settings, spec):
         given = dict((name, value) for name, value in settings.items() if name in spec)
@@ -174,11 +183,13 @@ class SpecValidator(object):
             validated, problems = check_argument_specs(host, settings, spec)
             failed = set(problem.variable for problem in problems)
             self.reference[role] = (spec, given, validated, failed)
+            self.validators = dict((key, value) for key, value in self.validators.items() if key[0] != role)
             return validated, problems
         _spec, first, first_validated, failed = reference
         differing = [name for name in spec
                      if name in failed or (name in given) != (name in first) or given.get(name) != first.get(name)]
-        validated, problems = check_argument_specs(host, settings, dict((name, spec[name]) for name in differing))
+        validated, problems = check_argument_specs(host, settings, dict((name, spec[name]) for name in differing),
+                                                   self._validator(role, spec, differing))
         merged = dict(first_validated)
         for name in spec:
             if name in differing:
@@ -191,13 +202,23 @@ class SpecValidator(object):
 
 # ---- small parsers ---------------------------------------------------------------------------------
 
-def is_network(value):
-    """A network in CIDR notation with no host bits set."""
+@functools.lru_cache(maxsize=4096)
+def _parses_as_network(text):
     try:
-        ipaddress.ip_network(str(value), strict=True)
+        ipaddress.ip_network(text, strict=True)
     except ValueError:
         return False
-    return "/" in str(value)
+    return "/" in text
+
+
+@functools.lru_cache(maxsize=4096)
+def _network(text):
+    return ipaddress.ip_network(text)
+
+
+def is_network(value):
+    """A network in CIDR notation with no host bits set (every node checks the same few: parsed once each)."""
+    return _parses_as_network(str(value))
 
 
 def is_address(value):
@@ -212,7 +233,7 @@ def in_networks(address, networks):
     if not is_address(address):
         return False
     ip = ipaddress.ip_address(str(address))
-    return any(is_network(net) and ip in ipaddress.ip_network(str(net)) for net in networks or [])
+    return any(is_network(net) and ip in _network(str(net)) for net in networks or [])
 
 
 def version_tuple(text):
@@ -313,12 +334,13 @@ def validator_spec(options):
     return spec
 
 
-def check_argument_specs(host, settings, spec):
-    """The roles' argument specs for one host: (the values with their types applied, problems)."""
+def check_argument_specs(host, settings, spec, validator=None):
+    """The roles' argument specs for one host: (the values with their types applied, problems). `validator`: an
+    ArgumentSpecValidator of `spec` made earlier, to reuse."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
     given = dict((name, value) for name, value in settings.items() if name in spec)
-    result = ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True)
+    result = (validator or ArgumentSpecValidator(spec)).validate(given, validate_role_argument_spec=True)
     problems = []
     for error in result.errors:
         message = str(error)
@@ -931,6 +953,28 @@ class ClusterModel(object):
             "expected_cpus": sum(plan["num_cpus"] or 0 for plan in nodes.values()),
             "nodes": nodes,
         }
+
+
+# What playbooks read about every node at once (the membership check, the summary, the play's conditions).
+NODE_SUMMARY_FIELDS = ("role", "node_ip", "num_cpus", "container_state", "in_sync", "docker_in_sync", "firewall_in_sync",
+                       "metrics_targets")
+
+
+def for_ansible(plan):
+    """The plan as the play receives it: `nodes` keeps, for every node, only what playbooks read across nodes (and
+    the container's name); `node_plans` holds each node's whole plan as one JSON document, which the node's roles
+    read back with from_json.
+
+    Why: Ansible copies, strips and tags a task's result object by object in the controller's main process, and
+    the whole plan of a thousand nodes is about 250,000 objects (3 MB): that took longer than planning them. A
+    thousand JSON strings cost it next to nothing, and each node parses only its own."""
+    nodes = plan["nodes"]
+    result = dict(plan)
+    result["nodes"] = dict((host, dict([(field, node[field]) for field in NODE_SUMMARY_FIELDS],
+                                       container_name=node["container"]["name"]))
+                           for host, node in nodes.items())
+    result["node_plans"] = dict((host, json.dumps(node, sort_keys=True)) for host, node in nodes.items())
+    return result
 
 
 def _merged(base, over):

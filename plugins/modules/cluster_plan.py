@@ -82,8 +82,8 @@ EXAMPLES = r"""
 
 - name: Read this node's state
   wizardsofts.ray.node_facts:
-    images: ["{{ _plan.plan.nodes[inventory_hostname].container.image }}"]
-    containers: ["{{ _plan.plan.nodes[inventory_hostname].container.name }}"]
+    images: ["{{ (_plan.plan.node_plans[inventory_hostname] | from_json).container.image }}"]
+    containers: ["{{ _plan.plan.nodes[inventory_hostname].container_name }}"]
   register: _ray_cluster_node_facts
 
 - name: Check every node and plan its changes
@@ -94,7 +94,7 @@ EXAMPLES = r"""
 
 - name: Show the head's ray start command
   ansible.builtin.debug:
-    msg: "{{ _ray_cluster_plan.plan.nodes[_ray_cluster_plan.plan.head_host].container.command | join(' ') }}"
+    msg: "{{ (_ray_cluster_plan.plan.node_plans[_ray_cluster_plan.plan.head_host] | from_json).container.command | join(' ') }}"
 """
 
 RETURN = r"""
@@ -154,25 +154,36 @@ plan:
       type: str
       sample: nodes
     nodes:
-      description: One plan per host of the cluster group, by inventory name.
+      description:
+        - For each host of the cluster group, by inventory name, what playbooks read across nodes.
+        - The node's whole plan is in RV(plan.node_plans).
       type: dict
       sample:
         server80:
           role: worker
           node_ip: 10.0.0.80
           num_cpus: 8.0
-          config_hash: 3f1c0e...
+          container_name: ray-worker
           container_state: none
-          data_dir: /var/lib/ray
-          secrets_dir: /var/lib/ray/secrets
-          container:
-            name: ray-worker
-            image: rayproject/ray:2.60.0
-            command: [ray, start, --block, --address=10.0.0.84:6379, --num-cpus=8]
-          firewall_rules:
-            - {port: "22", sources: [any], comment: SSH}
-            - {port: "8076", sources: [10.0.0.0/24], comment: Ray node manager}
+          in_sync: false
+          docker_in_sync: true
+          firewall_in_sync: false
           metrics_targets: ["10.0.0.80:9091"]
+    node_plans:
+      description:
+        - Each host's whole plan, by inventory name, as one JSON document (read it with P(ansible.builtin.from_json#filter)).
+        - "Keys: C(role), C(node_ip), C(num_cpus), C(container) (name, image, command, environment, mounts, labels),
+          C(config_hash), C(container_state), C(directories), C(absent_paths), C(secrets_dir), C(data_dir),
+          C(firewall_rules), C(ports), C(metrics_targets), C(managed_paths), C(in_sync), C(docker_daemon_config),
+          C(docker_in_sync), C(firewall_in_sync)."
+        - One string per node because Ansible processes a task result object by object in the controller's main
+          process, which for the structured plans of a thousand nodes took longer than planning them.
+      type: dict
+      sample:
+        server80: >-
+          {"role": "worker", "node_ip": "10.0.0.80", "num_cpus": 8.0, "container": {"name": "ray-worker",
+          "image": "rayproject/ray:2.60.0", "command": ["ray", "start", "--block", "--address=10.0.0.84:6379"]},
+          "firewall_rules": [{"port": "22", "sources": ["any"], "comment": "SSH"}], "data_dir": "/var/lib/ray"}
 problems:
   description: What is wrong, one entry per problem; returned when a check failed.
   returned: failure

@@ -58,8 +58,15 @@ def test_a_plan_for_every_host_from_role_defaults_inventory_and_templates(tmp_pa
     code, result = run(tmp_path, inventory(tmp_path))
     assert code == 0, result.get("msg")
     plan = result["plan"]
-    assert sorted(plan["nodes"]) == ["head", "worker"]
-    head, worker = plan["nodes"]["head"], plan["nodes"]["worker"]
+    assert sorted(plan["nodes"]) == sorted(plan["node_plans"]) == ["head", "worker"]
+    head, worker = (json.loads(plan["node_plans"][host]) for host in ("head", "worker"))
+    # The summary of each node is its whole plan's, field for field.
+    for host, node in (("head", head), ("worker", worker)):
+        summary = plan["nodes"][host]
+        assert summary.pop("container_name") == node["container"]["name"]
+        assert summary == dict((field, node[field]) for field in summary)
+        assert sorted(summary) == sorted(("role", "node_ip", "num_cpus", "container_state", "in_sync", "docker_in_sync",
+                                          "firewall_in_sync", "metrics_targets"))
     # ray_cluster_node_ip defaults to "{{ ansible_host }}"; the admin networks to "{{ ray_cluster_cidrs }}".
     assert head["node_ip"] == "10.9.0.1" and worker["node_ip"] == "10.9.0.2"
     assert "--memory=4000000000" in head["container"]["command"]            # the inventory's value
@@ -74,7 +81,8 @@ def test_a_plan_for_every_host_from_role_defaults_inventory_and_templates(tmp_pa
 def test_extra_vars_arrive_as_strings_and_are_typed_by_the_argument_spec(tmp_path):
     code, result = run(tmp_path, inventory(tmp_path), "-e", "ray_cluster_metrics_export_port=9191")
     assert code == 0, result.get("msg")
-    assert "--metrics-export-port=9191" in result["plan"]["nodes"]["worker"]["container"]["command"]
+    worker = json.loads(result["plan"]["node_plans"]["worker"])
+    assert "--metrics-export-port=9191" in worker["container"]["command"]
 
 
 def test_every_problem_of_every_host_at_once(tmp_path):
