@@ -14,7 +14,7 @@ short_description: Is the value a size such as C(16GiB), C(2.3GB) or a byte coun
 version_added: 0.1.0
 author: WizardSofts ML platform team
 description:
-  - True exactly when M(wizardsofts.ray.size_to_bytes) accepts the value, so a check can fail with its own
+  - True exactly when P(wizardsofts.ray.size_to_bytes#filter) accepts the value, so a check can fail with its own
     message (the variable, the value, the host, the fix) instead of the filter's error.
   - Same grammar as the filter; false for C(lots), C(-1), C(16 gigs), booleans and empty strings.
 options:
