@@ -1,9 +1,20 @@
-# wizardsofts.ray: the two commands a user needs, and the pieces they are made of.
-#   make sandbox          deploy the seed's cluster onto local server containers
-#   make sandbox-destroy  remove those containers, their volumes and network
-#   make test             unit tests, lint, ansible-test sanity, and every scenario and integration suite
-#   make bench            benchmarks (not part of make test): deploy, rerun, scale, readiness, throughput
-#   make docs             regenerate docs/roles/*.md and the preflight table of docs/preflight.md
+# wizardsofts.ray: the two commands a user needs, and the pieces they are made of (`make help` lists them).
+#   make sandbox            deploy the seed's cluster onto local server containers
+#   make sandbox-destroy    remove the sandbox's containers, volumes and network
+#   make test               everything below marked (test), two parts at a time: what CI runs
+#   make bench              benchmarks (not part of make test): deploy, rerun, scale, readiness, throughput
+#   make docs               regenerate docs/roles/*.md and the preflight table of docs/preflight.md
+#   make unit               (test) unit tests, on the controller alone
+#   make lint               (test) ansible-lint production profile, and antsibull-docs on every plugin and role
+#   make sanity             (test) ansible-test sanity on the collection as it is built
+#   make molecule           (test) molecule test -s default: a whole deployment onto two server containers
+#   make preflight-test     (test) every bad input refused before any change, on fresh and running nodes
+#   make day2-test          (test) molecule test -s day2: scale out, upgrade, faults, scale in, teardown
+#   make monitoring-test    (test) promtool on the rendered rules, then a real Prometheus scraping a cluster
+#   make awx-test           (test) AWX objects vs awx.awx's specs, the EE context, every job template run
+#   make build              the collection tarball, in .cache/dist
+#   make venv               the virtualenv .venv, from requirements.txt
+#   make images             the test bed's images (cached by a hash of their inputs); starts the engine
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -22,7 +33,7 @@ MOLECULE_IMAGES_VARS := molecule/default/inventory/group_vars/all/testbed_images
 .PHONY: help venv host-tools docker-engine images sandbox sandbox-destroy test unit lint sanity molecule preflight-test build
 
 help:
-	@sed -n 's/^#   //p' Makefile
+	@sed -n 's/^#   \(make .*\)/\1/p' Makefile
 
 # The virtualenv is rebuilt when requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -78,8 +89,12 @@ timed-%:
 unit: venv host-tools
 	$(BIN)/pytest tests/unit
 
+# ansible-lint (production profile, .ansible-lint), then the documentation of every plugin and role entry point
+# as antsibull-docs renders it (references such as O(...) and P(...) must point at something that exists).
 lint: venv
 	$(BIN)/ansible-lint
+	cd collections/ansible_collections/wizardsofts/ray && ANSIBLE_COLLECTIONS_PATH=$(abspath collections) \
+	  $(abspath $(BIN))/antsibull-docs lint-collection-docs --plugin-docs .
 
 # ansible-test sanity on the collection as it is built (galaxy.yml's build_ignore applies), installed
 # under .cache/sanity/ansible_collections/wizardsofts/ray, where ansible-test needs it to be.
@@ -118,8 +133,6 @@ build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path .cache/dist
 
 # ---- AWX, execution environment and docs (issue 9) ------------------------------------------------
-#   make docs             regenerate docs/roles/*.md from every role's meta/argument_specs.yml
-#   make awx-test         AWX objects vs awx.awx's argument specs, ansible-builder context, AWX job runs
 # The AWX job runs (tests/integration/awx_runner) launch every job template with ansible-runner the
 # way AWX does, on their own test bed: network wizardsofts-ray-awx, 198.18.96.0/24.
 .PHONY: docs awx-test awx-unit awx-runner-test
@@ -139,7 +152,6 @@ awx-runner-test: venv images
 awx-test: awx-unit awx-runner-test
 
 # ---- Benchmarks (issue 10) ----------------------------------------------------------------------
-#   make bench            deploy times, reruns, scaling, readiness and Ray throughput vs the floor, one table
 # Not part of `make test`: it prints figures, it asserts none. BENCH_RUNS=1 for a quick pass (default
 # 3, medians); BENCH_WORKERS=1,2,4,6 to choose the scale points. Test bed: network wizardsofts-ray-bench,
 # 198.18.98.0/24, containers wizardsofts-ray-bench-*; all removed at the end. docs/benchmarks.md.
