@@ -278,10 +278,30 @@ node:
           started_at: "2026-01-12T09:30:01.123456789Z"
         ray-worker: null
     gpus:
-      description: GPU names from C(nvidia-smi -L); empty when it is not installed or fails.
+      description:
+        - The GPUs C(nvidia-smi -L) lists, in its order; empty when it is not installed or fails (RV(node.gpus_reason)
+          says which). MIG devices are left out.
       type: list
-      elements: str
-      sample: ["NVIDIA A10G"]
+      elements: dict
+      version_added: 0.3.0
+      contains:
+        index:
+          description: The GPU's index, as C(nvidia-smi) and C(CUDA_VISIBLE_DEVICES) number it.
+          type: int
+          sample: 0
+        name:
+          description: The GPU's model name.
+          type: str
+          sample: NVIDIA A10G
+        uuid:
+          description: The GPU's UUID; null when the line carries none.
+          type: str
+          sample: GPU-5d1a8b0c-3f44-7e21-9c1b-2a6e0f3d4b5c
+    gpus_reason:
+      description: Why RV(node.gpus) is empty (no C(nvidia-smi), or how it failed); null when it lists GPUs.
+      type: str
+      version_added: 0.3.0
+      sample: nvidia-smi not found (no NVIDIA driver installed)
     nvidia_driver:
       description: Whether C(nvidia-smi -L) ran with exit code 0 (the driver is loaded).
       type: bool
@@ -352,7 +372,7 @@ DOCKER_TIMEOUT = 10.0
 ENTRIES_CAP = 1000
 # Files up to this size get a SHA-256 in node.paths (the collection's own files are a few bytes to a few KiB).
 DIGEST_CAP = 1024 * 1024
-_GPU_LINE = re.compile(r'^GPU \d+: (?P<name>.+?)(?: \(UUID: [^)]*\))?$')
+_GPU_LINE = re.compile(r'^GPU (?P<index>\d+): (?P<name>.+?)(?: \(UUID: (?P<uuid>[^)]*)\))?$')
 
 
 class NodeFactsParams(object):
@@ -417,13 +437,15 @@ def parse_dpkg_query(text):
 
 
 def parse_nvidia_smi(text):
-    """GPU names of nvidia-smi -L output ("GPU 0: NVIDIA A10G (UUID: GPU-...)"); MIG devices are left out."""
-    names = []
+    """The GPUs of nvidia-smi -L output ("GPU 0: NVIDIA A10G (UUID: GPU-...)"): index, name, UUID; MIG devices
+    (indented "MIG ..." lines) are left out."""
+    gpus = []
     for line in text.splitlines():
         match = _GPU_LINE.match(line.strip())
         if match:
-            names.append(match.group('name'))
-    return names
+            gpus.append({'index': int(match.group('index')), 'name': match.group('name'),
+                         'uuid': match.group('uuid') or None})
+    return gpus
 
 
 def _first_line(text):
@@ -469,7 +491,8 @@ class NodeFacts(object):
         node['sshd_ports'] = sorted(set(item['port'] for item in node['listeners'] if item['process'] == 'sshd'))
         node['images'] = self._soft('images', self.images, {})
         node['containers'] = self._soft('containers', self.containers, {})
-        node['gpus'], node['nvidia_driver'] = self._soft('gpus', self.gpus, ([], False))
+        node['gpus'], node['nvidia_driver'], node['gpus_reason'] = self._soft(
+            'gpus', self.gpus, ([], False, 'nvidia-smi could not be run'))
         node['data_dirs'] = self._soft('data_dirs', self.data_dirs, {})
         node['paths'] = self._soft('paths', self.paths, {})
         node['warnings'] = self.warnings
@@ -699,14 +722,19 @@ class NodeFacts(object):
         return True
 
     def gpus(self):
+        """(GPUs, whether the driver answered, why there are none or None)."""
         smi = self.module.get_bin_path('nvidia-smi')
         if smi is None:
-            return [], False
+            # A node without nvidia-smi is a CPU node: a reason, not a warning.
+            return [], False, 'nvidia-smi not found (no NVIDIA driver installed)'
         rc, out, err = self.module.run_command([smi, '-L'])
         if rc != 0:
-            self.warn('gpus', 'nvidia-smi -L failed (rc %d): %s' % (rc, _first_line(err or out)))
-            return [], False
-        return parse_nvidia_smi(out), True
+            reason = 'nvidia-smi -L failed (rc %d): %s' % (rc, _first_line(err or out))
+            self.warn('gpus', reason)
+            return [], False, reason
+        gpus = parse_nvidia_smi(out)
+        return gpus, True, None if gpus else 'nvidia-smi -L listed no GPU'
+
 
     # ------------------------------------------------------------------ sockets and directories
 

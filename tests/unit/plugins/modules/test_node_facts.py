@@ -34,7 +34,7 @@ from ansible_collections.wizardsofts.ray.plugins.modules import node_facts
 OWN_LABEL = 'io.wizardsofts.ray.role'
 SECRET = 's3cr3t-in-argv'
 NODE_KEYS = {'cpus', 'memory_bytes', 'user_uid', 'os', 'architecture', 'snap_docker', 'docker', 'packages',
-             'firewall', 'listeners', 'sshd_ports', 'images', 'containers', 'gpus', 'nvidia_driver', 'data_dirs', 'paths',
+             'firewall', 'listeners', 'sshd_ports', 'images', 'containers', 'gpus', 'nvidia_driver', 'gpus_reason', 'data_dirs', 'paths',
              'warnings'}
 LISTENER_KEYS = {'port', 'address', 'pid', 'process', 'container', 'ours'}
 IMAGE = 'rayproject/ray:2.60.0'
@@ -399,7 +399,10 @@ def test_every_field_of_a_node_with_docker_ray_and_gpus(run_module, engine, tool
                     'labels': {OWN_LABEL: 'worker'}, 'started_at': '2026-01-12T09:30:01.123456789Z'},
         'ray-worker': None,
     }
-    assert node['gpus'] == ['NVIDIA A10G', 'NVIDIA A10G']
+    assert node['gpus'] == [
+        {'index': 0, 'name': 'NVIDIA A10G', 'uuid': 'GPU-5d1a8b0c-3f44-7e21-9c1b-2a6e0f3d4b5c'},
+        {'index': 1, 'name': 'NVIDIA A10G', 'uuid': 'GPU-8e2b9c1d-4a55-8f32-ad2c-3b7f1a4e5c6d'}]
+    assert node['gpus_reason'] is None
     assert node['nvidia_driver'] is True
     assert node['data_dirs'] == {str(data): {'exists': True, 'is_dir': True, 'owner_uid': os.getuid(),
                                              'mode': '0750', 'entries': 3}}
@@ -524,8 +527,9 @@ def test_no_dpkg_query_and_no_nvidia_smi(run_module, engine, root, tmp_path, mon
 
     assert node['packages'] == {}
     assert node['warnings'] == ['packages: dpkg-query not found (not a Debian-family node): packages not read']
-    # A node without nvidia-smi is a CPU node, not a problem.
+    # A node without nvidia-smi is a CPU node, not a problem: a reason, no warning.
     assert (node['gpus'], node['nvidia_driver']) == ([], False)
+    assert node['gpus_reason'] == 'nvidia-smi not found (no NVIDIA driver installed)'
 
 
 def test_dpkg_query_that_fails_otherwise_is_a_warning(run_module, engine, tools, root):
@@ -545,6 +549,13 @@ def test_nvidia_smi_without_a_driver(run_module, engine, tools, root):
 
     assert (node['gpus'], node['nvidia_driver']) == ([], False)
     assert node['warnings'] == ['gpus: nvidia-smi -L failed (rc 9): ' + NVIDIA_SMI_NO_DRIVER.strip()]
+    assert node['gpus_reason'] == 'nvidia-smi -L failed (rc 9): ' + NVIDIA_SMI_NO_DRIVER.strip()
+
+
+def test_a_driver_without_gpus_has_a_reason(run_module, engine, tools, root):
+    tools.install('nvidia-smi', '')
+    node = facts(run_module, engine, root)
+    assert (node['gpus'], node['nvidia_driver'], node['gpus_reason']) == ([], True, 'nvidia-smi -L listed no GPU')
 
 
 @pytest.mark.parametrize(('files', 'expected', 'warning'), [
@@ -664,7 +675,9 @@ def test_nvidia_smi_lines_with_mig_devices():
             '  MIG 1g.5gb      Device  0: (UUID: MIG-4c5d6e7f-8a9b-0c1d-2e3f-4a5b6c7d8e9f)\n'
             'GPU 1: Tesla T4 (UUID: GPU-3c7f3a4b-2d5e-6f70-8b9c-0d1e2f3a4b5c)\n')
 
-    assert node_facts.parse_nvidia_smi(text) == ['NVIDIA A100-SXM4-40GB', 'Tesla T4']
+    assert node_facts.parse_nvidia_smi(text) == [
+        {'index': 0, 'name': 'NVIDIA A100-SXM4-40GB', 'uuid': 'GPU-2b6e2f3a-1c4d-5e6f-7a8b-9c0d1e2f3a4b'},
+        {'index': 1, 'name': 'Tesla T4', 'uuid': 'GPU-3c7f3a4b-2d5e-6f70-8b9c-0d1e2f3a4b5c'}]
 
 
 def test_os_release_values_are_unquoted_like_a_shell_would():
