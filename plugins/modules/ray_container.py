@@ -144,6 +144,37 @@ options:
     type: list
     elements: str
     default: []
+  device_requests:
+    description:
+      - Devices for the container (C(docker run --gpus)), sent as the engine's C(HostConfig.DeviceRequests).
+      - Empty, the container gets no device. Include them in O(config_hash), so that a change of them replaces the
+        container, and no change leaves it alone.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.3.0
+    suboptions:
+      driver:
+        description: The device driver, V(nvidia) for NVIDIA GPUs (the NVIDIA container toolkit provides it).
+        type: str
+        default: nvidia
+      count:
+        description:
+          - How many devices (V(-1) for all). Leave it out with O(device_requests[].device_ids).
+        type: int
+      device_ids:
+        description: Which devices, by index or UUID (C(nvidia-smi -L)).
+        type: list
+        elements: str
+      capabilities:
+        description: Capability sets the driver must offer, for example V([[gpu]]).
+        type: list
+        elements: list
+        default: [[gpu]]
+      options:
+        description: Driver options.
+        type: dict
+        default: {}
   config_hash:
     description:
       - Hash of the whole desired configuration, computed by the caller (including whatever O(files) and the
@@ -324,6 +355,22 @@ EXAMPLES = r"""
       node_ip: "{{ ansible_host }}"
   become: true
 
+- name: Run a worker with two GPUs (the NVIDIA container toolkit must be installed on the node)
+  wizardsofts.ray.ray_container:
+    name: ray-worker
+    image: rayproject/ray:2.60.0-py311-gpu
+    command: [ray, start, --block, --address, "10.0.0.84:6379", --num-gpus, "2"]
+    device_requests:
+      - driver: nvidia
+        count: 2
+        capabilities: [[gpu]]
+    config_hash: "{{ ray_worker_config | to_json | hash('sha256') }}"
+    health:
+      kind: member
+      url: http://10.0.0.84:8265
+      node_ip: "{{ ansible_host }}"
+  become: true
+
 - name: Remove the worker container (and a leftover ray-worker-previous)
   wizardsofts.ray.ray_container:
     name: ray-worker
@@ -454,6 +501,7 @@ class RayContainerParams(object):
         self.init = params['init']
         self.cap_drop = params['cap_drop']
         self.security_opts = params['security_opts']
+        self.device_requests = params['device_requests']
         self.config_hash = params['config_hash']
         self.directories = params['directories']
         self.files = params['files']
@@ -508,6 +556,14 @@ class RayContainerParams(object):
         for option, kinds in (('url', ('gcs', 'member')), ('node_ip', ('member',))):
             if health['kind'] in kinds and not health[option]:
                 found.append('health.%s is required with health.kind %s' % (option, health['kind']))
+        for request in self.device_requests:
+            if request['count'] is not None and request['device_ids']:
+                found.append('device_requests: give count or device_ids, not both (got count %d and device_ids %s)'
+                             % (request['count'], ', '.join(request['device_ids'])))
+            elif request['count'] is None and not request['device_ids']:
+                found.append('device_requests: each request needs count or device_ids')
+            elif request['count'] is not None and request['count'] < -1:
+                found.append('device_requests: count must be -1 (all) or more, got %d' % request['count'])
         if health['timeout'] < 0 or health['sleep'] < 0:
             found.append('health.timeout and health.sleep must not be negative')
         if health['connect_timeout'] <= 0:
@@ -518,7 +574,7 @@ class RayContainerParams(object):
 
     def stored_config(self):
         """The desired configuration as stored in the config label and shown in diffs (no file content)."""
-        return {
+        config = {
             'image': self.image,
             'command': self.command,
             'env': self.env,
@@ -535,6 +591,10 @@ class RayContainerParams(object):
             'security_opts': self.security_opts,
             'network_mode': NETWORK_MODE,
         }
+        if self.device_requests:
+            # Only when there are some: a container without devices keeps the label it always had.
+            config['device_requests'] = self.device_requests
+        return config
 
     def create_body(self):
         """The body of POST /containers/create."""
@@ -559,6 +619,8 @@ class RayContainerParams(object):
             host_config['NanoCpus'] = int(round(self.cpus * 1e9))
         if self.memory is not None:
             host_config['Memory'] = self.memory
+        if self.device_requests:
+            host_config['DeviceRequests'] = [device_request(request) for request in self.device_requests]
         body = {
             'Image': self.image,
             'Env': ['%s=%s' % item for item in sorted(self.env.items())],
@@ -573,6 +635,17 @@ class RayContainerParams(object):
         if self.user:
             body['User'] = self.user
         return body
+
+
+def device_request(request):
+    """One entry of HostConfig.DeviceRequests (the engine's names) from the option's suboptions."""
+    return {
+        'Driver': request['driver'],
+        'Count': request['count'] if request['count'] is not None else 0,
+        'DeviceIDs': list(request['device_ids'] or []),
+        'Capabilities': [list(capability) for capability in request['capabilities']],
+        'Options': dict((str(key), str(value)) for key, value in (request['options'] or {}).items()),
+    }
 
 
 # ----------------------------------------------------------------------------- containers as found
@@ -1173,6 +1246,13 @@ def main():
             init=dict(type='bool', default=True),
             cap_drop=dict(type='list', elements='str', default=['ALL']),
             security_opts=dict(type='list', elements='str', default=[]),
+            device_requests=dict(type='list', elements='dict', default=[], options=dict(
+                driver=dict(type='str', default='nvidia'),
+                count=dict(type='int'),
+                device_ids=dict(type='list', elements='str'),
+                capabilities=dict(type='list', elements='list', default=[['gpu']]),
+                options=dict(type='dict', default={}),
+            )),
             config_hash=dict(type='str'),
             directories=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),

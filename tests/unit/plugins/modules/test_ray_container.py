@@ -172,6 +172,46 @@ def test_create_body_is_the_configuration_on_the_host_network(run_module, engine
     assert stored['labels'] == {'team': 'ml'}
 
 
+GPUS = [dict(driver='nvidia', count=2, capabilities=[['gpu']])]
+
+
+@pytest.mark.parametrize('requests, expected', [
+    (GPUS, [{'Driver': 'nvidia', 'Count': 2, 'DeviceIDs': [], 'Capabilities': [['gpu']], 'Options': {}}]),
+    ([dict(device_ids=['1', 'GPU-8e2b9c1d'])],
+     [{'Driver': 'nvidia', 'Count': 0, 'DeviceIDs': ['1', 'GPU-8e2b9c1d'], 'Capabilities': [['gpu']], 'Options': {}}]),
+])
+def test_device_requests_reach_the_engine_and_the_stored_configuration(run_module, engine, dashboard, requests,
+                                                                       expected):
+    result = run_module(ray_container, head(engine, dashboard, device_requests=requests))
+
+    assert 'failed' not in result, result['msg']
+    _method, _path, _query, body = [request for request in engine.requests if request[1] == '/containers/create'][0]
+    assert body['HostConfig']['DeviceRequests'] == expected
+    stored = json.loads(body['Labels'][CONFIG_LABEL])
+    assert [request.get('count') for request in stored['device_requests']] == [request.get('count') for request in requests]
+
+
+def test_a_container_without_devices_sends_and_stores_none(run_module, engine, dashboard):
+    run_module(ray_container, head(engine, dashboard))
+
+    _method, _path, _query, body = [request for request in engine.requests if request[1] == '/containers/create'][0]
+    assert 'DeviceRequests' not in body['HostConfig']
+    assert 'device_requests' not in json.loads(body['Labels'][CONFIG_LABEL])
+
+
+def test_new_device_requests_with_their_hash_replace_the_container_and_the_same_ones_do_not(run_module, engine,
+                                                                                           dashboard):
+    old = run_module(ray_container, head(engine, dashboard))['container_id']
+
+    gpu = run_module(ray_container, head(engine, dashboard, device_requests=GPUS, config_hash='hash-gpu'))
+    assert gpu['action'] == 'replaced' and gpu['container_id'] != old
+    assert engine.by_name('ray-head')['HostConfig']['DeviceRequests'][0]['Count'] == 2
+
+    engine.requests[:] = []
+    again = run_module(ray_container, head(engine, dashboard, device_requests=GPUS, config_hash='hash-gpu'))
+    assert (again['action'], again['changed'], engine.writes()) == ('none', False, [])
+
+
 def test_fresh_create_that_never_gets_healthy_leaves_nothing(run_module, engine, dashboard):
     result = run_module(ray_container, head(engine, dashboard, image=BROKEN, health=unhealthy_quickly()))
 
@@ -729,6 +769,9 @@ def test_missing_docker_socket_is_a_readable_failure(run_module, dashboard, tmp_
      '/etc/ray/t is both in absent_paths and in directories or files'),
     (dict(health=dict(kind='member', node_ip=None)), 'health.node_ip is required with health.kind member'),
     (dict(health=dict(kind='gcs', url='')), 'health.url is required with health.kind gcs'),
+    (dict(device_requests=[dict(count=1, device_ids=['0'])]),
+     'device_requests: give count or device_ids, not both (got count 1 and device_ids 0)'),
+    (dict(device_requests=[dict(driver='nvidia')]), 'device_requests: each request needs count or device_ids'),
 ])
 def test_bad_options_are_rejected_before_any_request(run_module, engine, dashboard, overrides, message):
     result = run_module(ray_container, head(engine, dashboard, **overrides))
