@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.wizardsofts.ray.plugins.module_utils import _ufw
+from ansible_collections.wizardsofts.ray.plugins.module_utils import _accelerators, _ufw
 from ansible_collections.wizardsofts.ray.plugins.module_utils._sizes import SIZE_HINT, SizeError, parse_size
 
 HEAD = "head"
@@ -106,8 +106,8 @@ SHARED_WITH_HEAD = tuple(port.variable for port in PORTS if port.where == HEAD) 
 )
 
 # The variables of each role, by their role prefix; `ROLE_SETTINGS` are the per-role resource settings.
-ROLE_SETTINGS = ("container_name", "num_cpus", "num_gpus", "memory", "object_store_memory", "shm_size",
-                 "container_cpus", "container_memory", "extra_args")
+ROLE_SETTINGS = ("container_name", "num_cpus", "num_gpus", "gpu_devices", "resources", "labels", "memory",
+                 "object_store_memory", "shm_size", "container_cpus", "container_memory", "extra_args")
 # Flags `ray start` gets from the collection, with the variable to set instead of passing them yourself.
 PINNED_FLAGS = dict(
     [(port.flag, port.variable) for port in PORTS if port.flag]
@@ -116,7 +116,8 @@ PINNED_FLAGS = dict(
        ("--head", "the inventory group ray_head"), ("--block", "nothing (the container needs it)"),
        ("--dashboard-host", "nothing (the firewall restricts the dashboard)"),
        ("--num-cpus", "PREFIXnum_cpus"), ("--num-gpus", "PREFIXnum_gpus"), ("--memory", "PREFIXmemory"),
-       ("--object-store-memory", "PREFIXobject_store_memory")]
+       ("--object-store-memory", "PREFIXobject_store_memory"), ("--resources", "PREFIXresources"),
+       ("--labels", "PREFIXlabels"), ("--labels-file", "PREFIXlabels")]
 )
 
 
@@ -150,6 +151,16 @@ class Problem(object):
 
     def __repr__(self):
         return "Problem(%r)" % self.text()
+
+
+def _problems_of(host, found):
+    """Problems from _accelerators' (variable, value, why, fix, warning[, subject]) tuples."""
+    problems = []
+    for item in found:
+        variable, value, why, fix, warning = item[:5]
+        subject = item[5] if len(item) > 5 else None
+        problems.append(Problem(host, variable, value, why, fix, subject=subject, warning=warning))
+    return problems
 
 
 def show(value):
@@ -541,13 +552,16 @@ def check_ports(node):
 def check_resources(node):
     """Ranges of the role's resource settings: no negative count, sizes that parse, a big enough store."""
     problems = []
-    for key in ("num_cpus", "num_gpus"):
-        name, value = node.own(key)
-        number = _number(value)
-        if number is None or number < 0:
-            problems.append(Problem(node.host, name, value,
-                                    "is not a count Ray accepts (Ray: \"Resource quantities must be nonnegative\")",
-                                    "a number of 0 or more, such as 4."))
+    name, value = node.own("num_cpus")
+    number = _number(value)
+    if number is None or number < 0:
+        problems.append(Problem(node.host, name, value,
+                                "is not a count Ray accepts (Ray: \"Resource quantities must be nonnegative\")",
+                                "a number of 0 or more, such as 4."))
+    problems += _problems_of(node.host, _accelerators.check_gpu_settings(
+        node.prefix, node.own("num_gpus")[1], node.own("gpu_devices")[1]))
+    problems += _problems_of(node.host, _accelerators.check_resources(node.prefix, node.own("resources")[1]))
+    problems += _problems_of(node.host, _accelerators.check_labels(node.prefix, node.own("labels")[1]))
     for key in ("memory", "object_store_memory", "shm_size", "container_memory"):
         name, value = node.own(key)
         if _empty(value):
@@ -692,6 +706,9 @@ def check_node_facts(node, facts):
                 subject="%smemory=%s plus %sobject_store_memory=%s" % (
                     node.prefix, node.own("memory")[1], node.prefix, node.own("object_store_memory")[1]),
                 fix="lower one of them so that together they fit.", warning=True))
+    problems += _problems_of(node.host, _accelerators.check_gpu_node(
+        node.prefix, node.own("num_gpus")[1], node.own("gpu_devices")[1], facts,
+        bool(node.get("docker_nvidia_toolkit_install"))))
     if facts.get("snap_docker"):
         data_dir = node.get("ray_cluster_data_dir")
         name = "ray_cluster_data_dir" if not _empty(data_dir) else "ray_cluster_snap_data_dir"
@@ -741,8 +758,14 @@ def _format_number(value):
     return str(int(number)) if number is not None and number.is_integer() else str(value)
 
 
-def ray_start_command(node, head):
+def gpu_plan(node, facts=None):
+    """The GPUs the node gets (see _accelerators.resolve_gpus); facts None before the node is read."""
+    return _accelerators.resolve_gpus(node.own("num_gpus")[1], node.own("gpu_devices")[1], facts)
+
+
+def ray_start_command(node, head, gpus=None):
     """The container's command: `ray start` with every port pinned."""
+    gpus = gpus if gpus is not None else gpu_plan(node)
     role = node.role
     command = ["ray", "start"]
     if role == HEAD:
@@ -753,7 +776,7 @@ def ray_start_command(node, head):
         command += ["--block", "--address=%s:%d" % (head.ip, head.port("ray_cluster_gcs_port"))]
     command += [
         "--num-cpus=%s" % _format_number(node.own("num_cpus")[1]),
-        "--num-gpus=%s" % _format_number(node.own("num_gpus")[1]),
+        "--num-gpus=%d" % gpus.count,
         "--memory=%d" % node.size("memory"),
         "--object-store-memory=%d" % node.size("object_store_memory"),
         "--node-ip-address=%s" % node.ip,
@@ -762,6 +785,7 @@ def ray_start_command(node, head):
                 if port.where == EVERY_NODE and port.flag]
     command += ["%s=%d" % (flag, node.port(variable)) for flag, variable in zip(WORKER_RANGE_FLAGS, WORKER_RANGE)]
     command += ["--disable-usage-stats"]
+    command += _accelerators.resource_flags(node.own("resources")[1], node.own("labels")[1])
     extra = node.own("extra_args")[1]
     return command + [str(arg) for arg in (extra if isinstance(extra, list) else [])]
 
@@ -796,10 +820,11 @@ def container_plan(node, head, token_sha, facts=None):
             env[port.env] = str(node.port(port.variable))
     cpus = node.own("container_cpus")[1]
     memory = node.size("container_memory")
+    gpus = gpu_plan(node, facts if facts else None)
     container = {
         "name": str(node.own("container_name")[1]),
         "image": str(node.get("ray_cluster_image")),
-        "command": ray_start_command(node, head),
+        "command": ray_start_command(node, head, gpus),
         "env": env,
         "labels": {
             ROLE_LABEL: node.role,
@@ -816,6 +841,9 @@ def container_plan(node, head, token_sha, facts=None):
         "stop_timeout": _int(node.get("ray_cluster_stop_timeout")),
         "security_opts": ["no-new-privileges:true"] if node.get("ray_cluster_no_new_privileges") else [],
     }
+    # Only on a node that gets GPUs: a CPU node keeps the configuration (and the hash) it always had.
+    if gpus.device_requests():
+        container["device_requests"] = gpus.device_requests()
     directories = [
         {"path": base, "owner": 0, "group": 0, "mode": "0750"},
         # Ray makes its temp root 0777 at each start whatever it was; the 0750 parent keeps others out.
@@ -934,8 +962,15 @@ class ClusterModel(object):
             }
             plan = nodes[node.host]
             plan["in_sync"] = bool(facts) and in_sync(node, plan, facts, self.tokens.get(node.host))
-            plan["docker_daemon_config"] = docker_daemon_config(node, (facts.get("docker") or {}).get("daemon_json"))
-            plan["docker_in_sync"] = bool(facts) and docker_in_sync(plan["docker_daemon_config"], facts)
+            gpus = gpu_plan(node, facts if facts else None)
+            plan["gpus"] = gpus.as_dict()
+            plan["resources"] = dict(node.own("resources")[1] or {})
+            plan["labels"] = dict(node.own("labels")[1] or {})
+            plan["nvidia_toolkit"] = bool(gpus.count) and bool(node.get("docker_nvidia_toolkit_install"))
+            plan["docker_daemon_config"] = docker_daemon_config(
+                node, (facts.get("docker") or {}).get("daemon_json"), gpus=gpus.count)
+            plan["docker_in_sync"] = bool(facts) and docker_in_sync(plan["docker_daemon_config"], facts) and not (
+                plan["nvidia_toolkit"] and _accelerators.TOOLKIT_PACKAGE not in (facts.get("packages") or {}))
             plan["firewall_in_sync"] = bool(facts) and firewall_in_sync(node, plan["firewall_rules"], facts)
         replaced = [host for host, plan in nodes.items() if plan["role"] == WORKER and plan["container_state"] == "replace"]
         return {
@@ -951,6 +986,7 @@ class ClusterModel(object):
             "gcs_address": "%s:%d" % (head.ip, head.port("ray_cluster_gcs_port")),
             "client_address": "ray://%s:%d" % (head.ip, head.port("ray_cluster_client_server_port")),
             "expected_cpus": sum(plan["num_cpus"] or 0 for plan in nodes.values()),
+            "expected_gpus": sum(plan["gpus"]["count"] for plan in nodes.values()),
             "nodes": nodes,
         }
 
@@ -988,11 +1024,13 @@ def _merged(base, over):
     return result
 
 
-def docker_daemon_config(node, current):
-    """daemon.json as it must be: the operator's keys kept, ours (log rotation, data-root) merged in, then
-    docker_daemon_options over both."""
+def docker_daemon_config(node, current, gpus=0):
+    """daemon.json as it must be: the operator's keys kept, ours (log rotation, data-root, on a GPU node the nvidia
+    runtime) merged in, then docker_daemon_options over both."""
     ours = {"log-driver": "json-file",
             "log-opts": {"max-size": str(node.get("docker_log_max_size")), "max-file": str(node.get("docker_log_max_file"))}}
+    if gpus:
+        ours["runtimes"] = dict(_accelerators.NVIDIA_RUNTIME)
     if not _empty(node.get("docker_data_root")):
         ours["data-root"] = str(node.get("docker_data_root"))
     return _merged(_merged(current if isinstance(current, dict) else {}, ours), node.get("docker_daemon_options") or {})

@@ -324,3 +324,78 @@ def test_daemon_json_keeps_the_operators_keys_and_adds_ours():
 def test_docker_in_sync(docker, snap, in_sync):
     plan, _problems, _warnings = evaluate(facts={"server80": {"docker": docker, "snap_docker": snap}})
     assert plan["nodes"]["server80"]["docker_in_sync"] is in_sync
+
+
+TWO_A10G = {"nvidia_driver": True, "packages": {"nvidia-container-toolkit": "1.17.8-1"},
+            "gpus": [{"index": 0, "name": "NVIDIA A10G", "uuid": "GPU-aaaa"},
+                     {"index": 1, "name": "NVIDIA A10G", "uuid": "GPU-bbbb"}]}
+
+
+@pytest.mark.parametrize("settings, facts, count, requests", [
+    ({}, {}, 0, None),
+    ({"ray_worker_num_gpus": "auto"}, {"gpus": [], "nvidia_driver": False}, 0, None),
+    ({"ray_worker_num_gpus": 2}, TWO_A10G, 2, [{"driver": "nvidia", "count": 2, "capabilities": [["gpu"]]}]),
+    ({"ray_worker_num_gpus": "auto"}, TWO_A10G, 2, [{"driver": "nvidia", "count": 2, "capabilities": [["gpu"]]}]),
+    ({"ray_worker_num_gpus": "auto", "ray_worker_gpu_devices": ["GPU-bbbb"]}, TWO_A10G, 1,
+     [{"driver": "nvidia", "device_ids": ["GPU-bbbb"], "capabilities": [["gpu"]]}]),
+])
+def test_the_container_gets_device_requests_exactly_when_the_node_gets_gpus(settings, facts, count, requests):
+    plan, problems, _warnings = evaluate({"server80": settings}, facts={"server80": facts})
+    assert problems == []
+    worker, head = plan["nodes"]["server80"], plan["nodes"]["server84"]
+    assert worker["container"].get("device_requests") == requests
+    assert ("device_requests" in worker["container"]) is (count > 0)
+    assert "--num-gpus=%d" % count in worker["container"]["command"]
+    assert worker["gpus"]["count"] == count and plan["expected_gpus"] == count
+    assert worker["gpus"]["accelerator_type"] == ("A10G" if count else None)
+    assert "device_requests" not in head["container"]
+    # The nvidia runtime is merged into daemon.json exactly on a GPU node.
+    assert ("runtimes" in worker["docker_daemon_config"]) is (count > 0)
+    assert worker["nvidia_toolkit"] is (count > 0)
+
+
+def test_gpus_change_the_configuration_hash_and_the_same_gpus_do_not():
+    cpu, _p, _w = evaluate(facts={"server80": TWO_A10G})
+    one, _p, _w = evaluate({"server80": {"ray_worker_num_gpus": 1}}, facts={"server80": TWO_A10G})
+    one_again, _p, _w = evaluate({"server80": {"ray_worker_num_gpus": 1}}, facts={"server80": TWO_A10G})
+    two, _p, _w = evaluate({"server80": {"ray_worker_num_gpus": 2}}, facts={"server80": TWO_A10G})
+    hashes = [plan["nodes"]["server80"]["config_hash"] for plan in (cpu, one, one_again, two)]
+    assert hashes[1] == hashes[2]
+    assert len({hashes[0], hashes[1], hashes[3]}) == 3
+
+
+def test_a_cpu_node_keeps_the_command_and_hash_it_had_before_gpus_resources_and_labels_existed():
+    plan, _p, _w = evaluate(facts={})
+    container = plan["nodes"]["server80"]["container"]
+    assert "--num-gpus=0" in container["command"]
+    assert not any(arg.startswith(("--resources", "--labels")) for arg in container["command"])
+    assert "device_requests" not in container
+
+
+def test_resources_and_labels_reach_ray_start_and_the_plan():
+    overrides = {"server80": {"ray_worker_resources": {"special_hardware": 2}, "ray_worker_labels": {"zone": "eu-west-1a"}}}
+    plan, problems, _w = evaluate(overrides, facts={})
+    worker = plan["nodes"]["server80"]
+    assert problems == []
+    assert worker["container"]["command"][-2:] == ['--resources={"special_hardware":2}', "--labels=zone=eu-west-1a"]
+    assert (worker["resources"], worker["labels"]) == ({"special_hardware": 2}, {"zone": "eu-west-1a"})
+
+
+def test_a_gpu_node_without_the_toolkit_is_not_docker_in_sync_until_it_is_installed():
+    docker = {"answers": True, "daemon_json": None}
+    facts = dict(TWO_A10G, packages={}, docker=docker)
+    plan, _p, _w = evaluate({"server80": {"ray_worker_num_gpus": 1}}, facts={"server80": facts})
+    config = plan["nodes"]["server80"]["docker_daemon_config"]
+    assert config["runtimes"] == {"nvidia": {"path": "nvidia-container-runtime", "args": []}}
+    docker["daemon_json"] = config
+    missing, _p, _w = evaluate({"server80": {"ray_worker_num_gpus": 1}}, facts={"server80": facts})
+    assert missing["nodes"]["server80"]["docker_in_sync"] is False
+    installed, _p, _w = evaluate({"server80": {"ray_worker_num_gpus": 1}},
+                                 facts={"server80": dict(facts, packages=TWO_A10G["packages"])})
+    assert installed["nodes"]["server80"]["docker_in_sync"] is True
+
+
+def test_extra_args_may_not_pass_resources_or_labels():
+    plan, problems, _w = evaluate({"server80": {"ray_worker_extra_args": ['--resources={"a": 1}']}})
+    assert plan is None
+    assert "remove --resources from ray_worker_extra_args and set ray_worker_resources instead" in problems[0].text()
