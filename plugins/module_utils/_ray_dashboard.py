@@ -175,4 +175,6 @@ def normalise_node(raw):
         'is_head': bool(raw.get('is_head_node')),
         'node_name': raw.get('node_name'),
         'resources_total': dict((name, float(value)) for name, value in resources.items()),
+        # The operator's labels (ray start --labels) and Ray's own (ray.io/node-id, ray.io/accelerator-type).
+        'labels': dict((str(key), str(value)) for key, value in (raw.get('labels') or {}).items()),
     }

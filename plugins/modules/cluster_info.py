@@ -178,6 +178,15 @@ nodes:
       description: The node's resources as Ray counts them, including its C(node:IP) marker.
       type: dict
       sample: {"CPU": 4.0, "memory": 24604397056.0, "object_store_memory": 200000000.0, "node:10.0.0.84": 1.0}
+    labels:
+      description:
+        - The node's labels, the operator's (C(ray start --labels), the roles' C(ray_head_labels) and
+          C(ray_worker_labels)) and Ray's own (C(ray.io/node-id), on a GPU node C(ray.io/accelerator-type)).
+        - Custom resources (C(ray start --resources)) are in RV(nodes[].resources_total), GPUs as C(GPU) with their
+          C(accelerator_type:TYPE) marker.
+      type: dict
+      version_added: 0.3.0
+      sample: {"ray.io/node-id": "794be6cb15581559fac777c0cb07e531b406ce1fec7010301124172c", "zone": "eu-west-1a"}
   sample:
     - node_id: 794be6cb15581559fac777c0cb07e531b406ce1fec7010301124172c
       ip: 10.0.0.84
@@ -186,6 +195,7 @@ nodes:
       is_head: true
       node_name: 10.0.0.84
       resources_total: {"CPU": 4.0, "memory": 24604397056.0, "object_store_memory": 200000000.0}
+      labels: {"ray.io/node-id": "794be6cb15581559fac777c0cb07e531b406ce1fec7010301124172c"}
 alive:
   description: Number of ALIVE nodes.
   type: int

@@ -48,7 +48,8 @@ def test_nodes_are_normalised_and_asked_for_with_limit_and_detail(dashboard):
     assert [(node['ip'], node['state'], node['is_head']) for node in nodes] == [
         ('192.0.2.2', 'ALIVE', True), ('172.17.0.2', 'ALIVE', False)]
     assert nodes[1]['resources_total']['CPU'] == 2.0
-    assert set(nodes[0]) == {'node_id', 'ip', 'state', 'state_message', 'is_head', 'node_name', 'resources_total'}
+    assert set(nodes[0]) == {'node_id', 'ip', 'state', 'state_message', 'is_head', 'node_name', 'resources_total',
+                             'labels'}
 
 
 def test_nodes_ask_for_rays_maximum_and_detail(dashboard):

@@ -41,6 +41,7 @@ def test_two_alive_nodes_are_listed_and_totalled(run_module, dashboard):
         'node_name': HEAD,
         'resources_total': {'node:192.0.2.2': 1.0, 'object_store_memory': 200000000.0, 'CPU': 4.0,
                             'memory': 24604397056.0, 'node:__internal_head__': 1.0},
+        'labels': {'ray.io/node-id': '794be6cb15581559fac777c0cb07e531b406ce1fec7010301124172c'},
     }]
     assert '2 ALIVE, 0 DEAD' in result['msg']
 
