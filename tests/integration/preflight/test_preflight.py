@@ -78,7 +78,7 @@ class Phase:
 # --- On fresh nodes: every inventory case of the table, and the node cases -----------------------------------
 @pytest.fixture(scope="module")
 def fresh(testbed):
-    """The table's inventory cases; four node cases, each with one thing the node cannot do; and
+    """The table's inventory cases; five node cases, each with one thing the node cannot do; and
     `firewall.yml --check --diff`.
 
     A snap Docker on the worker stays there for all of them: it is harmless to the other node cases (the
@@ -87,7 +87,8 @@ def fresh(testbed):
     vcpus = int(testbed.exec(WORKER, "nproc").stdout)
     meminfo = testbed.exec(WORKER, "cat", "/proc/meminfo").stdout
     memory = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1)) * 1024
-    nodes = {name: testbed.inventory() for name in ("cpus", "memory", "snap", "unreachable_head")}
+    nodes = {name: testbed.inventory() for name in ("cpus", "memory", "snap", "unreachable_head", "gpus")}
+    nodes["gpus"].host(WORKER)["ray_worker_num_gpus"] = 1
     nodes["cpus"].host(WORKER)["ray_worker_container_cpus"] = vcpus + 1
     nodes["memory"].host(WORKER)["ray_worker_memory"] = "100TiB"
     nodes["snap"].group_vars["ray_cluster_data_dir"] = "/opt/ray"
@@ -121,6 +122,12 @@ def test_memory_above_the_nodes_ram(fresh):
     assert_refused(fresh.runs["memory"], WORKER,
                    f"ray_worker_memory=100TiB on server80 is more than the node's memory, {memory / 1e9:.1f} GB "
                    f"({memory // 1048576} MiB). Fix: set it to less than that", only=True)
+
+
+def test_gpus_on_a_node_without_the_nvidia_driver(fresh):
+    assert_refused(fresh.runs["gpus"], WORKER,
+                   "ray_worker_num_gpus=1 on server80: asks for GPUs, but the NVIDIA driver does not answer there: "
+                   "nvidia-smi not found (no NVIDIA driver installed). Fix: install the NVIDIA driver", only=True)
 
 
 def test_snap_docker_with_a_data_dir_outside_home(fresh):
