@@ -992,8 +992,8 @@ class ClusterModel(object):
 
 
 # What playbooks read about every node at once (the membership check, the summary, the play's conditions).
-NODE_SUMMARY_FIELDS = ("role", "node_ip", "num_cpus", "container_state", "in_sync", "docker_in_sync", "firewall_in_sync",
-                       "metrics_targets")
+NODE_SUMMARY_FIELDS = ("role", "node_ip", "num_cpus", "gpus", "container_state", "in_sync", "docker_in_sync",
+                       "firewall_in_sync", "metrics_targets")
 
 
 def for_ansible(plan):

@@ -163,6 +163,7 @@ plan:
           role: worker
           node_ip: 10.0.0.80
           num_cpus: 8.0
+          gpus: {count: 0, device_ids: [], accelerator_type: "", note: ""}
           container_name: ray-worker
           container_state: none
           in_sync: false
@@ -175,7 +176,7 @@ plan:
         - "Keys: C(role), C(node_ip), C(num_cpus), C(container) (name, image, command, environment, mounts, labels),
           C(config_hash), C(container_state), C(directories), C(absent_paths), C(secrets_dir), C(data_dir),
           C(firewall_rules), C(ports), C(metrics_targets), C(managed_paths), C(in_sync), C(docker_daemon_config),
-          C(docker_in_sync), C(firewall_in_sync)."
+          C(docker_in_sync), C(firewall_in_sync), C(gpus), C(resources), C(labels), C(nvidia_toolkit)."
         - One string per node because Ansible processes a task result object by object in the controller's main
           process, which for the structured plans of a thousand nodes took longer than planning them.
       type: dict
