@@ -99,7 +99,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("phase", "cluster_group", "head_group", "facts_variable"))
+    _VALID_ARGS = frozenset(("phase", "cluster_group", "head_group", "facts_variable", "roles"))
 
     def _role_file(self, role, *parts):
         return os.path.realpath(os.path.join(_ROLES_DIR, role, *parts))
@@ -147,6 +147,11 @@ class ActionModule(ActionBase):
         cluster_group = args.get("cluster_group", "ray_cluster")
         head_group = args.get("head_group", "ray_head")
         facts_variable = args.get("facts_variable", "_ray_cluster_node_facts")
+        roles = args.get("roles") or {}
+        if not isinstance(roles, dict) or not set(roles) <= {model.DOCKER_ROLE, model.UFW_ROLE}:
+            raise AnsibleError("cluster_plan: roles must map %s or %s to the tag of its play (or null), not %r"
+                               % (model.DOCKER_ROLE, model.UFW_ROLE, roles))
+        runs = model.roles_selected(roles, task_vars.get("ansible_run_tags"), task_vars.get("ansible_skip_tags"))
         groups = task_vars.get("groups", {})
         hostvars = task_vars["hostvars"]
         cluster = list(groups.get(cluster_group, []))
@@ -172,7 +177,7 @@ class ActionModule(ActionBase):
                 node = (hostvars.raw_get(host).get(facts_variable) or {}).get("node")
                 if node:
                     facts[host] = node
-        plan, problems, warnings = model.evaluate(hosts, heads, specs, facts, unreachable)
+        plan, problems, warnings = model.evaluate(hosts, heads, specs, facts, unreachable, runs)
         if problems:
             return self._fail(result, problems)
         plan["phase"] = phase

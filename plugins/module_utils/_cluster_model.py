@@ -735,6 +735,130 @@ def check_node_facts(node, facts):
     return problems
 
 
+# ---- what is already on the node: another engine, another firewall -----------------------------------
+
+# The roles that change a node after the preflight and have checks of their own here: each is checked only where
+# it will run (the run selects it, see roles_selected; and the plan does not find the node in sync already).
+DOCKER_ROLE = "docker"
+UFW_ROLE = "ufw"
+
+# Installed packages that the package docker_install_source would install conflicts with: apt would remove them
+# (and so stop every container of the engine they are) to install ours. Debian's docker.io declares
+# `Conflicts: docker-ce, docker-ce-cli`, and needs Debian's containerd, which containerd.io conflicts with; Docker's
+# docker-ce and containerd.io conflict with docker.io and containerd; all of them ship /usr/bin/docker as
+# moby-engine and podman-docker do. Package -> (the engine it is, how to start it).
+_DOCKER_CE = ("Docker CE", "systemctl start docker")
+ENGINE_CONFLICTS = {
+    "debian": (("docker-ce", _DOCKER_CE), ("docker-ce-cli", _DOCKER_CE), ("containerd.io", _DOCKER_CE),
+               ("moby-engine", ("Moby", "systemctl start docker")),
+               ("podman-docker", ("Podman's Docker emulation", "systemctl start podman.socket"))),
+    "docker_ce": (("docker.io", ("Debian's docker.io", "systemctl start docker")),
+                  ("containerd", ("Debian's containerd", None)),
+                  ("moby-engine", ("Moby", "systemctl start docker")),
+                  ("podman-docker", ("Podman's Docker emulation", "systemctl start podman.socket"))),
+}
+# What each docker_install_source installs, as the refusal names it.
+ENGINE_INSTALLED_BY = {"debian": "Debian's docker.io", "docker_ce": "Docker's docker-ce and containerd.io"}
+# Debian's ufw declares `Breaks: iptables-persistent, netfilter-persistent`: installing it removes them, and the
+# rules they restore at boot are gone with them. No opt-in helps: apt would remove them all the same.
+UFW_BREAKS = ("iptables-persistent", "netfilter-persistent")
+# Tables of the ruleset that are not another firewall: iptables-nft's (where UFW's and Docker's iptables rules
+# live; ebtables-nft and arptables-nft make the bridge and arp ones) and Docker's own nftables tables (Docker 29's
+# nftables backend: "docker-bridges", ...).
+IPTABLES_NFT_TABLES = frozenset(
+    [(family, name) for family in ("ip", "ip6") for name in ("filter", "nat", "mangle", "raw", "security")]
+    + [("arp", "filter"), ("bridge", "filter"), ("bridge", "nat"), ("bridge", "broute")])
+COEXIST = "ufw_coexist_with_other_firewalls"
+
+
+def roles_selected(roles, run_tags, skip_tags):
+    """The roles of `roles` (role -> the tag of the play that runs it, or None: untagged, always runs) that a run
+    with these --tags/--skip-tags runs. Ansible's rules: a tagged play runs when `all` or its tag or `tagged` is
+    asked for, and neither its tag nor `tagged` nor `all` is skipped."""
+    run_tags, skip_tags = set(run_tags or ["all"]), set(skip_tags or [])
+    selected = set()
+    for role, tag in (roles or {}).items():
+        if not tag:
+            selected.add(role)
+        elif run_tags & {"all", "tagged", tag} and not skip_tags & {"all", "tagged", tag}:
+            selected.add(role)
+    return selected
+
+
+def foreign_nftables(tables):
+    """The tables of the ruleset in force that are neither iptables-nft's (UFW's, Docker's) nor Docker's own."""
+    return [table for table in tables or []
+            if (table.get("family"), table.get("name")) not in IPTABLES_NFT_TABLES
+            and not str(table.get("name") or "").startswith("docker")]
+
+
+def check_engine_packages(node, facts):
+    """Where no engine answers the docker role installs one: refuse when a package it conflicts with is there."""
+    docker = facts.get("docker") or {}
+    if docker.get("answers") or facts.get("snap_docker"):
+        return []
+    source = str(node.get("docker_install_source"))
+    packages = facts.get("packages") or {}
+    found = [(name, engine) for name, engine in ENGINE_CONFLICTS.get(source, ()) if name in packages]
+    if not found:
+        return []
+    engine, start = found[0][1]
+    names = ", ".join(name for name, _engine in found)
+    socket = docker.get("socket") or "/var/run/docker.sock"
+    fix = ("start it (%s) - the collection never replaces an installed engine. If it listens on another socket, or "
+           "you mean to replace it, remove %s yourself first." % (start, names)) if start else (
+           "set docker_install_source: debian (Debian's docker.io runs on that containerd), or install and start the "
+           "engine you want yourself - the collection never replaces what is installed.")
+    return [Problem(
+        node.host, None, None,
+        "%s is installed but its engine does not answer on %s (%s); installing %s (docker_install_source=%s) "
+        "conflicts with it: apt would remove %s and stop every container it runs"
+        % (engine, socket, names, ENGINE_INSTALLED_BY.get(source, source), source, names),
+        fix, subject="Docker")]
+
+
+def check_other_firewalls(node, facts):
+    """Where the ufw role runs: no other firewall beside UFW (unless opted in), and nothing apt removes for ufw."""
+    packages = facts.get("packages") or {}
+    firewall = facts.get("firewall") or {}
+    problems = []
+    leave = ("leave this host's firewall alone: site.yml with --skip-tags firewall (every host), or firewall.yml "
+             "with --limit '!%s'" % node.host)
+    broken = [name for name in UFW_BREAKS if name in packages]
+    if broken and "ufw" not in packages:
+        problems.append(Problem(
+            node.host, None, None,
+            "%s %s installed; Debian's ufw declares Breaks: %s, so installing ufw would remove %s and, with %s, the "
+            "saved rules %s at boot" % (" and ".join(broken), "are" if len(broken) > 1 else "is", ", ".join(UFW_BREAKS),
+                                        "them" if len(broken) > 1 else "it", "them" if len(broken) > 1 else "it",
+                                        "they restore" if len(broken) > 1 else "it restores"),
+            "%s; or move those rules into UFW and remove %s yourself (apt-get remove %s). %s cannot help here: "
+            "apt would remove them all the same." % (leave, " and ".join(broken), " ".join(broken), COEXIST),
+            subject="Another firewall"))
+    if node.get(COEXIST):
+        return problems
+    if firewall.get("firewalld_running"):
+        problems.append(Problem(
+            node.host, None, None,
+            "firewalld is running; the ufw role would enable UFW beside it, and the two would overwrite and shadow "
+            "each other's netfilter rules",
+            "%s; or stop and remove firewalld (systemctl disable --now firewalld); or, if both are meant to run, "
+            "set %s: true for this host." % (leave, COEXIST), subject="Another firewall"))
+    foreign = foreign_nftables(firewall.get("nftables_tables"))
+    if foreign:
+        listed = ", ".join("%s %s" % (table.get("family"), table.get("name")) for table in foreign)
+        problems.append(Problem(
+            node.host, None, None,
+            "an nftables ruleset that is neither UFW's nor Docker's is in force (table %s); the ufw role would enable "
+            "UFW beside it: a packet must then pass both, and reloading it (its `flush ruleset`) would drop UFW's "
+            "rules" % listed,
+            "%s; or move those rules into UFW and remove them (nft delete table %s; systemctl disable nftables); or, "
+            "if both are meant to run, set %s: true for this host."
+            % (leave, "; nft delete table ".join("%s %s" % (t.get("family"), t.get("name")) for t in foreign), COEXIST),
+            subject="Another firewall"))
+    return problems
+
+
 # ---- the plan -----------------------------------------------------------------------------------
 
 def data_dir(node, facts=None):
@@ -904,11 +1028,21 @@ class ClusterModel(object):
             problems += check_agreement(self.nodes, self.head, self.tokens)
         return problems
 
-    def check_nodes(self, facts_by_host):
+    def check_nodes(self, facts_by_host, runs=()):
+        """The facts of each node against its settings; `runs`: the roles of this run (DOCKER_ROLE, UFW_ROLE)
+        whose own checks apply, on the nodes where that role will act."""
         problems = []
         for host, facts in facts_by_host.items():
             if host in self.by_host and facts:
-                problems += check_node_facts(self.by_host[host], facts)
+                node = self.by_host[host]
+                found = check_node_facts(node, facts)
+                problems += found
+                if facts.get("user_uid") not in (0, None):
+                    continue  # without root the node could not be read whole: the one problem is that
+                if DOCKER_ROLE in runs:
+                    problems += check_engine_packages(node, facts)
+                if UFW_ROLE in runs and not firewall_in_sync(node, firewall_rules(node, node.get("ufw_ssh_port")), facts):
+                    problems += check_other_firewalls(node, facts)
         return problems
 
     def warnings(self):
@@ -1093,12 +1227,13 @@ def container_state(existing, wanted_hash):
     return "none" if existing.get("running") else "start"
 
 
-def evaluate(hosts, head_hosts, specs, facts=None, unreachable=()):
+def evaluate(hosts, head_hosts, specs, facts=None, unreachable=(), runs=()):
     """The whole preflight: (plan or None, problems, warnings).
 
     hosts: host -> (role, settings as the roles see them); specs: host -> the argument spec of its roles;
     facts: host -> what node_facts read there (None: the inventory alone is checked); unreachable: hosts
-    of the play that could not be reached.
+    of the play that could not be reached; runs: the roles (DOCKER_ROLE, UFW_ROLE) this run applies after the
+    preflight, whose checks of the node apply (roles_selected).
     """
     problems = []
     checked, roles, tokens, raw_tokens = {}, {}, {}, {}
@@ -1128,7 +1263,7 @@ def evaluate(hosts, head_hosts, specs, facts=None, unreachable=()):
             "make %s reachable (its address, SSH, the user), then run the playbook again." % head))
     node_warnings = []
     if facts is not None and not problems:
-        found = cluster.check_nodes(facts)
+        found = cluster.check_nodes(facts, runs)
         problems += [problem for problem in found if not problem.warning]
         node_warnings = [problem.text() for problem in found if problem.warning]
     if problems:

@@ -21,6 +21,9 @@ description:
     of the table in C(docs/preflight.md).
   - With O(phase=nodes) it also checks what M(wizardsofts.ray.node_facts) read on each node of the play (CPUs,
     memory, a snap Docker, other processes on Ray's ports), and notes which hosts of the play could not be reached.
+    For the roles of O(roles) that this run runs, it also checks what they would meet on the node - an installed
+    engine that does not answer and that the Docker package would replace, another firewall beside UFW, packages
+    that installing UFW would remove.
   - It fails with one line per problem, each naming the variable, the value, the host and the fix. When nothing is
     wrong it returns each node's plan - the container (C(ray start) command, environment, mounts, labels, limits)
     and its configuration hash, the UFW rules, the metrics targets - which the roles apply.
@@ -46,6 +49,17 @@ options:
     description: The variable each node's M(wizardsofts.ray.node_facts) result was registered in.
     type: str
     default: _ray_cluster_node_facts
+  roles:
+    description:
+      - The collection's roles that this playbook runs on the nodes after the preflight, V(docker) and V(ufw), each
+        mapped to the tag of the play that runs it, or to null when it runs untagged.
+      - A role's checks of the node apply when the run's C(--tags) and C(--skip-tags) select it (as Ansible decides
+        for a tagged play), and only on the nodes where the plan says that role will act.
+      - Empty (the default) means the playbook changes neither Docker nor the firewall (verify, teardown, ...), and those
+        checks do not apply.
+    type: dict
+    default: {}
+    version_added: 0.2.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -86,9 +100,12 @@ EXAMPLES = r"""
     containers: ["{{ _plan.plan.nodes[inventory_hostname].container_name }}"]
   register: _ray_cluster_node_facts
 
-- name: Check every node and plan its changes
+- name: Check every node and plan its changes (a play tagged docker and one tagged firewall follow)
   wizardsofts.ray.cluster_plan:
     phase: nodes
+    roles:
+      docker: docker
+      ufw: firewall
   run_once: true
   register: _ray_cluster_plan
 

@@ -17,7 +17,7 @@ description:
   - The node's CPUs, memory, effective user, OS and architecture; whether Docker is the snap package; whether
     the Docker engine answers on its socket, its version and the parsed C(/etc/docker/daemon.json); the installed
     versions of the packages that matter to Docker, the firewall and GPUs (one C(dpkg-query) run); whether UFW is
-    enabled and firewalld runs; every listening TCP socket with its process and container; the images and
+    enabled, whether firewalld runs and which nftables tables are loaded; every listening TCP socket with its process and container; the images and
     containers asked for; the GPUs C(nvidia-smi -L) lists; and the directories asked for.
   - Every part fails soft. What cannot be read is null or empty, and a short reason goes into RV(node.warnings);
     the module fails only on bad options. An engine that does not answer is a fact (RV(node.docker.answers)), not
@@ -175,6 +175,11 @@ node:
           description: Whether the engine answered C(/_ping) on O(docker_socket).
           type: bool
           sample: true
+        socket:
+          description: The socket asked, O(docker_socket) without a C(unix://) prefix.
+          type: str
+          sample: /var/run/docker.sock
+          version_added: 0.2.0
         version:
           description: The engine's version, null when it did not answer.
           type: str
@@ -222,6 +227,18 @@ node:
               UFW is not installed.
           type: list
           elements: str
+          version_added: 0.2.0
+        nftables_tables:
+          description:
+            - The tables of the ruleset in force, as C(nft -j list ruleset) lists them, each with C(family), C(name)
+              and C(chains) (the names of its chains), in the kernel's order. Tables that C(iptables-nft) makes (UFW's
+              and Docker's rules live there) are listed like any other; the cluster model tells them apart.
+            - Null when the C(nftables) package (which brings C(nft)) is not installed, or when C(nft) fails (not
+              root), then with a warning. Firewalld, which loads its rules through the library, is
+              RV(node.firewall.firewalld_running).
+          type: list
+          elements: dict
+          sample: [{"family": "inet", "name": "filter", "chains": ["input", "forward", "output"]}]
           version_added: 0.2.0
     listeners:
       description: Every listening TCP socket of the node (IPv4 and IPv6), sorted by port, then address.
@@ -436,6 +453,28 @@ def parse_dpkg_query(text):
     return installed
 
 
+def parse_nft_tables(text):
+    """The tables of `nft -j list ruleset` output: [{family, name, chains}], in the order nft lists them."""
+    data = json.loads(text)
+    items = data.get('nftables') if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ValueError('no "nftables" list in the output of nft -j list ruleset')
+    tables, by_key = [], {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get('table'), dict):
+            table = {'family': item['table'].get('family'), 'name': item['table'].get('name'), 'chains': []}
+            tables.append(table)
+            by_key[(table['family'], table['name'])] = table
+        elif isinstance(item.get('chain'), dict):
+            chain = item['chain']
+            table = by_key.get((chain.get('family'), chain.get('table')))
+            if table is not None:
+                table['chains'].append(chain.get('name'))
+    return tables
+
+
 def parse_nvidia_smi(text):
     """The GPUs of nvidia-smi -L output ("GPU 0: NVIDIA A10G (UUID: GPU-...)"): index, name, UUID; MIG devices
     (indented "MIG ..." lines) are left out."""
@@ -462,6 +501,7 @@ class NodeFacts(object):
         self.warnings = []
         self.api = DockerAPI(params.docker_socket, timeout=DOCKER_TIMEOUT)
         self.engine_answers = False
+        self.installed = {}
 
     def warn(self, part, reason):
         self.warnings.append('%s: %s' % (part, reason))
@@ -483,10 +523,12 @@ class NodeFacts(object):
         node['architecture'] = platform.machine() or None
         node['snap_docker'] = os.path.exists(self.params.path('/snap/bin/docker'))
         node['docker'] = self._soft('docker', self.docker, {
-            'answers': False, 'version': None, 'api_version': None, 'daemon_json': None, 'daemon_json_error': None})
+            'answers': False, 'socket': self.api.socket_path, 'version': None, 'api_version': None,
+            'daemon_json': None, 'daemon_json_error': None})
         node['packages'] = self._soft('packages', self.packages, {})
         node['firewall'] = self._soft('firewall', self.firewall, {'ufw_active': None, 'firewalld_running': None,
-                                                                  'ufw_defaults': None, 'ufw_user_rules': []})
+                                                                  'ufw_defaults': None, 'ufw_user_rules': [],
+                                                                  'nftables_tables': None})
         node['listeners'] = self._soft('listeners', self.listeners, [])
         node['sshd_ports'] = sorted(set(item['port'] for item in node['listeners'] if item['process'] == 'sshd'))
         node['images'] = self._soft('images', self.images, {})
@@ -543,7 +585,7 @@ class NodeFacts(object):
     # ------------------------------------------------------------------ Docker
 
     def docker(self):
-        facts = {'answers': False, 'version': None, 'api_version': None}
+        facts = {'answers': False, 'socket': self.api.socket_path, 'version': None, 'api_version': None}
         facts['daemon_json'], facts['daemon_json_error'] = self.daemon_json()
         if facts['daemon_json_error']:
             self.warn('docker', facts['daemon_json_error'])
@@ -662,13 +704,34 @@ class NodeFacts(object):
         # rc 1 means some names are not known to dpkg at all; the others are printed all the same.
         if rc not in (0, 1):
             self.warn('packages', 'dpkg-query failed (rc %d): %s' % (rc, _first_line(err)))
-        return parse_dpkg_query(out)
+        self.installed = parse_dpkg_query(out)
+        return self.installed
 
     def firewall(self):
         return {'ufw_active': self.ufw_active(), 'firewalld_running': self.firewalld_running(),
                 'ufw_defaults': self._read_text('/etc/default/ufw'),
                 'ufw_user_rules': [text for text in (self._read_text('/etc/ufw/user.rules'),
-                                                     self._read_text('/etc/ufw/user6.rules')) if text is not None]}
+                                                     self._read_text('/etc/ufw/user6.rules')) if text is not None],
+                'nftables_tables': self.nftables_tables()}
+
+    def nftables_tables(self):
+        # nft comes with Debian's nftables package: without it nothing loaded a ruleset with nft (firewalld, which
+        # uses the library, is found by its own fact).
+        if 'nftables' not in self.installed:
+            return None
+        nft = self.module.get_bin_path('nft')
+        if nft is None:
+            self.warn('firewall', 'the nftables package is installed, but nft is not on PATH: its ruleset not read')
+            return None
+        rc, out, err = self.module.run_command([nft, '-j', 'list', 'ruleset'])
+        if rc != 0:
+            self.warn('firewall', 'nft -j list ruleset failed (rc %d): %s' % (rc, _first_line(err or out)))
+            return None
+        try:
+            return parse_nft_tables(out)
+        except ValueError as exc:
+            self.warn('firewall', 'nft -j list ruleset: %s' % exc)
+            return None
 
     def _read_text(self, system_path):
         path = self.params.path(system_path)

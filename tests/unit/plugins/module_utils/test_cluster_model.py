@@ -67,7 +67,11 @@ def spec_for(role):
     return spec
 
 
-def evaluate(overrides=None, facts=None, groups=None, unreachable=()):
+# The roles site.yml runs after its preflight: the node checks of both apply unless a case says otherwise.
+SITE_ROLES = (model.DOCKER_ROLE, model.UFW_ROLE)
+
+
+def evaluate(overrides=None, facts=None, groups=None, unreachable=(), runs=SITE_ROLES):
     groups = dict({"ray_head": ["server84"], "ray_workers": ["server80"]}, **(groups or {}))
     heads = groups["ray_head"]
     hosts, specs = {}, {}
@@ -79,12 +83,13 @@ def evaluate(overrides=None, facts=None, groups=None, unreachable=()):
     if facts is not None:
         base_facts = {host: dict({"cpus": 64, "memory_bytes": 10**12, "listeners": [], "snap_docker": False},
                                  **facts.get(host, {})) for host in INVENTORY}
-    return model.evaluate(hosts, heads, specs, base_facts, unreachable)
+    return model.evaluate(hosts, heads, specs, base_facts, unreachable, runs)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_preflight_case(case):
-    plan, problems, warnings = evaluate(case.get("set"), case.get("facts"), case.get("groups"))
+    plan, problems, warnings = evaluate(case.get("set"), case.get("facts"), case.get("groups"),
+                                        runs=case.get("runs", SITE_ROLES))
     text = "\n".join(problem.text() for problem in problems)
     if not case["message"]:
         assert problems == [] and plan is not None, text
@@ -399,3 +404,69 @@ def test_extra_args_may_not_pass_resources_or_labels():
     plan, problems, _w = evaluate({"server80": {"ray_worker_extra_args": ['--resources={"a": 1}']}})
     assert plan is None
     assert "remove --resources from ray_worker_extra_args and set ray_worker_resources instead" in problems[0].text()
+@pytest.mark.parametrize("run_tags, skip_tags, selected", [
+    (["all"], [], {"docker", "ufw"}),                    # ansible-playbook site.yml
+    ([], [], {"docker", "ufw"}),                         # no tags given at all
+    (["all"], ["firewall"], {"docker"}),                 # --skip-tags firewall
+    (["firewall"], [], {"ufw"}),                         # --tags firewall
+    (["ray_head"], [], set()),                           # --tags ray_head: neither play runs
+    (["tagged"], [], {"docker", "ufw"}),
+    (["all"], ["tagged"], set()),
+    (["untagged"], [], set()),
+])
+def test_the_node_checks_of_a_tagged_play_apply_when_the_run_selects_it(run_tags, skip_tags, selected):
+    assert model.roles_selected({"docker": "docker", "ufw": "firewall"}, run_tags, skip_tags) == selected
+
+
+def test_an_untagged_role_always_runs():
+    """The ufw role of firewall.yml, the docker role used on its own: no tag skips them."""
+    assert model.roles_selected({"ufw": None}, ["ray_head"], ["firewall"]) == {"ufw"}
+    assert model.roles_selected({}, ["all"], []) == set()
+
+
+@pytest.mark.parametrize("tables, foreign", [
+    (None, []),                                                         # nft not installed
+    ([], []),
+    ([{"family": "ip", "name": "filter"}, {"family": "ip6", "name": "filter"}, {"family": "ip", "name": "nat"},
+      {"family": "ip6", "name": "mangle"}, {"family": "bridge", "name": "filter"}, {"family": "arp", "name": "filter"}],
+     []),                                                               # iptables-nft, ebtables-nft, arptables-nft
+    ([{"family": "ip", "name": "docker-bridges"}, {"family": "ip6", "name": "docker-bridges"}], []),
+    ([{"family": "inet", "name": "filter"}], ["inet filter"]),          # Debian's /etc/nftables.conf
+    ([{"family": "inet", "name": "firewalld"}, {"family": "ip", "name": "filter"}], ["inet firewalld"]),
+    ([{"family": "ip", "name": "kube-proxy"}], ["ip kube-proxy"]),
+    ([{"family": "inet", "name": "nat"}], ["inet nat"]),                 # iptables-nft makes no inet tables
+])
+def test_foreign_nftables_tables(tables, foreign):
+    assert ["%s %s" % (t["family"], t["name"]) for t in model.foreign_nftables(tables)] == foreign
+
+
+def test_a_node_whose_firewall_is_in_sync_is_not_refused_for_another_firewall():
+    """The ufw role does not run there (the plan skips it), so it changes nothing beside firewalld."""
+    facts = _recorded_firewall(firewalld_running=True)
+    plan, problems, _warnings = evaluate(SANDBOX, facts={"server80": facts})
+    assert problems == [] and plan["nodes"]["server80"]["firewall_in_sync"] is True
+    facts = _recorded_firewall(firewalld_running=True, ufw_active=False)
+    _plan, problems, _warnings = evaluate(SANDBOX, facts={"server80": facts})
+    assert [problem.text().split(":")[0] for problem in problems] == ["Another firewall on server80"]
+
+
+def test_without_root_only_root_is_reported():
+    """A node read without root is read partly: the one problem is root, not what could not be seen."""
+    facts = {"server80": {"user_uid": 1000, "packages": {"netfilter-persistent": "1.0.20", "docker-ce": "5:27.3.1"},
+                          "firewall": {"firewalld_running": True}, "docker": {"answers": False}}}
+    _plan, problems, _warnings = evaluate(facts=facts)
+    assert len(problems) == 1 and problems[0].text().startswith("Changing the firewall needs root on server80")
+
+
+def test_every_conflict_names_an_engine_and_a_fix():
+    for source, conflicts in model.ENGINE_CONFLICTS.items():
+        assert source in model.ENGINE_INSTALLED_BY
+        for package, (engine, _start) in conflicts:
+            facts = {"server80": {"docker": {"answers": False, "socket": "/run/docker.sock"},
+                                  "packages": {package: "1"}}}
+            _plan, problems, _warnings = evaluate({"all": {"docker_install_source": source}}, facts=facts)
+            assert len(problems) == 1, (source, package)
+            text = problems[0].text()
+            assert text.startswith("Docker on server80: %s is installed but its engine does not answer on "
+                                   "/run/docker.sock (%s)" % (engine, package)), text
+            assert "Fix: " in text and "never replaces" in text

@@ -53,6 +53,7 @@ DPKG_STDOUT = (
 DPKG_STDERR = ''.join('dpkg-query: no packages found matching %s\n' % name for name in (
     'containerd.io', 'moby-engine', 'podman-docker', 'python3-docker', 'ufw', 'iptables-persistent',
     'netfilter-persistent', 'nvidia-container-toolkit'))
+NFT_EMPTY = '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]}\n'
 NVIDIA_SMI_L = ('GPU 0: NVIDIA A10G (UUID: GPU-5d1a8b0c-3f44-7e21-9c1b-2a6e0f3d4b5c)\n'
                 'GPU 1: NVIDIA A10G (UUID: GPU-8e2b9c1d-4a55-8f32-ad2c-3b7f1a4e5c6d)\n')
 NVIDIA_SMI_NO_DRIVER = ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure "
@@ -227,6 +228,8 @@ def tools(tmp_path, monkeypatch):
     fake = FakeTools(bin_dir)
     fake.install('dpkg-query', DPKG_STDOUT, DPKG_STDERR, rc=1)
     fake.install('nvidia-smi', NVIDIA_SMI_L)
+    # The recorded packages hold nftables: its nft answers, with nothing loaded.
+    fake.install('nft', NFT_EMPTY)
     return fake
 
 
@@ -372,12 +375,13 @@ def test_every_field_of_a_node_with_docker_ray_and_gpus(run_module, engine, tool
     assert node['os'] == {'id': 'ubuntu', 'version_id': '24.04', 'codename': 'noble'}
     assert node['architecture'] == os.uname().machine
     assert node['snap_docker'] is True
-    assert node['docker'] == {'answers': True, 'version': '27.3.1', 'api_version': '1.47',
+    assert node['docker'] == {'answers': True, 'socket': engine.socket_path, 'version': '27.3.1', 'api_version': '1.47',
                               'daemon_json': {'log-driver': 'json-file', 'log-opts': {'max-size': '10m'}},
                               'daemon_json_error': None}
     assert node['packages'] == {'containerd': '1.6.20~ds1-1+deb12u3', 'docker.io': '20.10.24+dfsg1-1+deb12u1+b6',
                                 'nftables': '1.0.6-2+deb12u2'}
-    assert node['firewall'] == {'ufw_active': True, 'firewalld_running': True, 'ufw_defaults': None, 'ufw_user_rules': []}
+    assert node['firewall'] == {'ufw_active': True, 'firewalld_running': True, 'ufw_defaults': None, 'ufw_user_rules': [],
+                                'nftables_tables': []}
 
     assert [set(item) for item in node['listeners']] == [LISTENER_KEYS] * len(node['listeners'])
     assert [item['port'] for item in node['listeners']] == sorted(item['port'] for item in node['listeners'])
@@ -472,8 +476,8 @@ def test_no_engine_leaves_docker_facts_empty_with_the_reason(run_module, short_d
 
     node = facts(run_module, missing, root, images=[IMAGE], containers=['ray-head'])
 
-    assert node['docker'] == {'answers': False, 'version': None, 'api_version': None, 'daemon_json': None,
-                              'daemon_json_error': None}
+    assert node['docker'] == {'answers': False, 'socket': missing, 'version': None, 'api_version': None,
+                              'daemon_json': None, 'daemon_json_error': None}
     assert node['images'] == {} and node['containers'] == {}
     assert 'docker: no Docker engine socket at %s (is Docker installed and running?)' % missing in node['warnings']
     assert 'images: not looked for: the Docker engine did not answer' in node['warnings']
@@ -573,7 +577,7 @@ def test_firewall(run_module, engine, tools, root, files, expected, warning):
 
     node = facts(run_module, engine, root)
 
-    assert node['firewall'] == dict(expected, ufw_defaults=None, ufw_user_rules=[])
+    assert node['firewall'] == dict(expected, ufw_defaults=None, ufw_user_rules=[], nftables_tables=[])
     found = [line for line in node['warnings'] if line.startswith('firewall: ')]
     if warning is None:
         assert found == []
@@ -699,4 +703,59 @@ def test_ufw_s_defaults_and_rule_files_are_read_for_the_model(run_module, engine
     node = facts(run_module, engine, root)
 
     assert node['firewall'] == {'ufw_active': True, 'firewalld_running': False, 'ufw_defaults': defaults,
-                                'ufw_user_rules': [rules, rules6]}
+                                'ufw_user_rules': [rules, rules6], 'nftables_tables': []}
+
+
+# Recorded with nftables 1.0.6 (Debian 12) in a fresh network namespace after `nft add table inet filter`, an input
+# chain there, `iptables-nft -N ufw-before-input`, `iptables-nft -A INPUT -j ufw-before-input` and
+# `iptables-nft -t nat -N DOCKER`.
+NFT_RULESET = (
+    '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, '
+    '{"table": {"family": "inet", "name": "filter", "handle": 1}}, {"chain": {"family": "inet", "table": "filter", '
+    '"name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}, {"table": '
+    '{"family": "ip", "name": "filter", "handle": 2}}, {"chain": {"family": "ip", "table": "filter", "name": '
+    '"ufw-before-input", "handle": 1}}, {"chain": {"family": "ip", "table": "filter", "name": "INPUT", "handle": 2, '
+    '"type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}, {"rule": {"family": "ip", "table": "filter", '
+    '"chain": "INPUT", "handle": 3, "expr": [{"counter": {"packets": 0, "bytes": 0}}, {"jump": {"target": '
+    '"ufw-before-input"}}]}}, {"table": {"family": "ip", "name": "nat", "handle": 3}}, {"chain": {"family": "ip", '
+    '"table": "nat", "name": "DOCKER", "handle": 1}}]}\n')
+
+
+def test_the_nftables_ruleset_in_force_is_read_as_tables_and_chains(run_module, engine, tools, root):
+    tools.install('nft', NFT_RULESET)
+
+    node = facts(run_module, engine, root)
+
+    assert tools.calls('nft') == [['-j', 'list', 'ruleset']]
+    assert node['firewall']['nftables_tables'] == [
+        {'family': 'inet', 'name': 'filter', 'chains': ['input']},
+        {'family': 'ip', 'name': 'filter', 'chains': ['ufw-before-input', 'INPUT']},
+        {'family': 'ip', 'name': 'nat', 'chains': ['DOCKER']},
+    ]
+    assert node['warnings'] == []
+
+
+@pytest.mark.parametrize(('stdout', 'stderr', 'rc', 'warning'), [
+    ('', 'Error: Could not process rule: Operation not permitted\nlist ruleset\n^^^^^^^^^^^^^\n', 1,
+     'firewall: nft -j list ruleset failed (rc 1): Error: Could not process rule: Operation not permitted'),
+    ('not json\n', '', 0, 'firewall: nft -j list ruleset: Expecting value: line 1 column 1 (char 0)'),
+    ('{"tables": []}\n', '', 0, 'firewall: nft -j list ruleset: no "nftables" list in the output of nft -j list ruleset'),
+])
+def test_an_nftables_ruleset_that_cannot_be_read_is_null_with_a_warning(run_module, engine, tools, root, stdout,
+                                                                         stderr, rc, warning):
+    tools.install('nft', stdout, stderr, rc=rc)
+
+    node = facts(run_module, engine, root)
+
+    assert node['firewall']['nftables_tables'] is None
+    assert node['warnings'] == [warning]
+
+
+def test_without_the_nftables_package_nft_is_not_asked(run_module, engine, tools, root):
+    tools.install('dpkg-query', DPKG_STDOUT.replace('nftables\tinstall ok installed\t1.0.6-2+deb12u2\n', ''),
+                  DPKG_STDERR + 'dpkg-query: no packages found matching nftables\n', rc=1)
+
+    node = facts(run_module, engine, root)
+
+    assert node['firewall']['nftables_tables'] is None
+    assert tools.calls('nft') == [] and node['warnings'] == []
