@@ -43,10 +43,11 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-# The unit tests build network namespaces with iproute2 and drop packets with iptables.
+# The unit tests build network namespaces with iproute2 and drop packets with iptables; the preflight suite
+# builds stand-in packages (docker-ce, netfilter-persistent) with equivs.
 host-tools:
-	@command -v iptables >/dev/null && command -v ip >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables iproute2; }
+	@command -v iptables >/dev/null && command -v ip >/dev/null && command -v equivs-build >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables iproute2 equivs; }
 
 docker-engine:
 	testbed/ensure_docker_engine.sh
@@ -123,7 +124,7 @@ sanity: venv
 
 # The preflight cases of issue 5 (docs/preflight.md) against local server containers on
 # 198.18.88.0/24, created and destroyed by the suite itself.
-preflight-test: venv images
+preflight-test: venv host-tools images
 	$(BIN)/pytest tests/integration/preflight
 
 molecule: venv images

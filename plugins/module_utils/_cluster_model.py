@@ -744,12 +744,13 @@ UFW_ROLE = "ufw"
 
 # Installed packages that the package docker_install_source would install conflicts with: apt would remove them
 # (and so stop every container of the engine they are) to install ours. Debian's docker.io declares
-# `Conflicts: docker-ce, docker-ce-cli`, and needs Debian's containerd, which containerd.io conflicts with; Docker's
+# `Conflicts: docker-ce, docker-ce-cli, docker-ce-rootless-extras` (bookworm's 20.10.24), and needs Debian's containerd, which containerd.io conflicts with; Docker's
 # docker-ce and containerd.io conflict with docker.io and containerd; all of them ship /usr/bin/docker as
 # moby-engine and podman-docker do. Package -> (the engine it is, how to start it).
 _DOCKER_CE = ("Docker CE", "systemctl start docker")
 ENGINE_CONFLICTS = {
-    "debian": (("docker-ce", _DOCKER_CE), ("docker-ce-cli", _DOCKER_CE), ("containerd.io", _DOCKER_CE),
+    "debian": (("docker-ce", _DOCKER_CE), ("docker-ce-cli", _DOCKER_CE), ("docker-ce-rootless-extras", _DOCKER_CE),
+               ("containerd.io", _DOCKER_CE),
                ("moby-engine", ("Moby", "systemctl start docker")),
                ("podman-docker", ("Podman's Docker emulation", "systemctl start podman.socket"))),
     "docker_ce": (("docker.io", ("Debian's docker.io", "systemctl start docker")),

@@ -198,7 +198,7 @@ node:
           sample: "/etc/docker/daemon.json is not valid JSON: Expecting ',' delimiter: line 3 column 5 (char 31)"
     packages:
       description:
-        - Installed packages among docker.io, docker-ce, docker-ce-cli, containerd.io, containerd, moby-engine,
+        - Installed packages among docker.io, docker-ce, docker-ce-cli, docker-ce-rootless-extras, containerd.io, containerd, moby-engine,
           podman-docker, python3-docker, ufw, iptables-persistent, netfilter-persistent, firewalld, nftables and
           nvidia-container-toolkit, as name to version; packages not installed are left out.
         - Empty, with a warning, when C(dpkg-query) is missing.
@@ -379,7 +379,7 @@ from ansible_collections.wizardsofts.ray.plugins.module_utils._listeners import 
 # The packages whose presence changes what the roles do: the Docker flavours (and the ones that conflict
 # with docker-ce), the Python Docker SDK, the firewalls and their persistence, the NVIDIA container runtime.
 PACKAGES = (
-    'docker.io', 'docker-ce', 'docker-ce-cli', 'containerd.io', 'containerd', 'moby-engine', 'podman-docker',
+    'docker.io', 'docker-ce', 'docker-ce-cli', 'docker-ce-rootless-extras', 'containerd.io', 'containerd', 'moby-engine', 'podman-docker',
     'python3-docker', 'ufw', 'iptables-persistent', 'netfilter-persistent', 'firewalld', 'nftables',
     'nvidia-container-toolkit',
 )

@@ -10,6 +10,11 @@ The inventory mirrors the test cluster of tests/unit/plugins/module_utils/prefli
 server84 with 4 CPUs, 8GB, 2.3GB object store; worker server80 with 8 CPUs, 16GB, 16GB), so the table's
 messages hold here word for word. The one value the test bed must change is the image: the nodes run
 the local stand-in for rayproject/ray (.cache/testbed_images.yml), shipped as an archive.
+
+To run beside another test bed, set WIZARDSOFTS_RAY_PREFLIGHT_TESTBED=NAME:SUBNET (a /24, for example
+wizardsofts-ray-hA:198.18.70.0/24): the network is NAME, the nodes NAME-server84 and NAME-server80, and every
+198.18.88.x address of the inventory moves to that subnet. The table's messages that quote an address then
+no longer hold: run only the tests that do not compare them (test_already_there.py).
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ PREFLIGHT_PLAY = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())[0
 INVENTORY_TASK = "Check every host's settings (on the controller, before any connection)"
 # The preflight task that reads each node (the first that connects).
 NODE_FACTS_TASK = "Read this node's state (one call)"
+# The suite's own network (inventory/), and an override to run beside another test bed ("NAME:SUBNET").
+DEFAULT_NETWORK, DEFAULT_PREFIX = "wizardsofts-ray-preflight", "198.18.88."
+TESTBED_OVERRIDE = os.environ.get("WIZARDSOFTS_RAY_PREFLIGHT_TESTBED", "")
 # The image the table's test cluster runs (ray_cluster_image's default for ray_cluster_version 2.60.0).
 TABLE_IMAGE = "rayproject/ray:2.60.0"
 
@@ -89,6 +97,25 @@ class Inventory:
         self.group_vars = yaml.safe_load((BASE_INVENTORY / "group_vars" / "ray_cluster.yml").read_text())
         self.all_vars = yaml.safe_load((BASE_INVENTORY / "group_vars" / "all" / "preflight.yml").read_text())
         self.all_vars.update(yaml.safe_load(IMAGES_VARS.read_text()))
+        if TESTBED_OVERRIDE:
+            self._move(*TESTBED_OVERRIDE.split(":", 1))
+
+    def _move(self, network, subnet):
+        """The same test bed on another Docker network and /24: names and addresses replaced throughout."""
+        if not re.fullmatch(r"(\d+\.\d+\.\d+\.)0/24", subnet):
+            raise AssertionError(f"WIZARDSOFTS_RAY_PREFLIGHT_TESTBED: {subnet} is not a /24 such as 198.18.70.0/24")
+        prefix = subnet[:-len("0/24")]
+
+        def moved(value):
+            if isinstance(value, str):
+                return value.replace(DEFAULT_NETWORK, network).replace(DEFAULT_PREFIX, prefix)
+            if isinstance(value, list):
+                return [moved(item) for item in value]
+            if isinstance(value, dict):
+                return {key: moved(item) for key, item in value.items()}
+            return value
+        self.hosts, self.group_vars, self.all_vars = moved(self.hosts), moved(self.group_vars), moved(self.all_vars)
+        self.all_vars["testbed_network"], self.all_vars["testbed_subnet"] = network, subnet
 
     @property
     def groups(self):

@@ -51,8 +51,8 @@ DPKG_STDOUT = (
     'nftables\tinstall ok installed\t1.0.6-2+deb12u2\n'
 )
 DPKG_STDERR = ''.join('dpkg-query: no packages found matching %s\n' % name for name in (
-    'containerd.io', 'moby-engine', 'podman-docker', 'python3-docker', 'ufw', 'iptables-persistent',
-    'netfilter-persistent', 'nvidia-container-toolkit'))
+    'docker-ce-rootless-extras', 'containerd.io', 'moby-engine', 'podman-docker', 'python3-docker', 'ufw',
+    'iptables-persistent', 'netfilter-persistent', 'nvidia-container-toolkit'))
 NFT_EMPTY = '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]}\n'
 NVIDIA_SMI_L = ('GPU 0: NVIDIA A10G (UUID: GPU-5d1a8b0c-3f44-7e21-9c1b-2a6e0f3d4b5c)\n'
                 'GPU 1: NVIDIA A10G (UUID: GPU-8e2b9c1d-4a55-8f32-ad2c-3b7f1a4e5c6d)\n')
@@ -416,7 +416,8 @@ def test_one_dpkg_query_for_the_fixed_package_list(run_module, engine, tools, ro
     facts(run_module, engine, root)
 
     assert tools.calls('dpkg-query') == [['-W', '-f', '${Package}\t${Status}\t${Version}\n',
-                                          'docker.io', 'docker-ce', 'docker-ce-cli', 'containerd.io', 'containerd',
+                                          'docker.io', 'docker-ce', 'docker-ce-cli', 'docker-ce-rootless-extras',
+                                          'containerd.io', 'containerd',
                                           'moby-engine', 'podman-docker', 'python3-docker', 'ufw',
                                           'iptables-persistent', 'netfilter-persistent', 'firewalld', 'nftables',
                                           'nvidia-container-toolkit']]
