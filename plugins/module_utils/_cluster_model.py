@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.wizardsofts.ray.plugins.module_utils import _accelerators, _ufw
+from ansible_collections.wizardsofts.ray.plugins.module_utils import _accelerators, _data_dir, _ufw
 from ansible_collections.wizardsofts.ray.plugins.module_utils._sizes import SIZE_HINT, SizeError, parse_size
 
 HEAD = "head"
@@ -626,6 +626,34 @@ def check_extra_args(node):
     return problems
 
 
+DATA_DIR_FIX = ("choose a directory of Ray's own that is new or empty, for example /data/ray (the collection creates "
+                "it and marks it with a %s file; teardown removes only directories so marked)" % _data_dir.MARKER)
+
+
+def data_dir_settings(node):
+    """(variable, path) of each data directory the node may use: ray_cluster_data_dir when set, else the default
+    and, for a snap Docker, ray_cluster_snap_data_dir (which one only the node's facts tell)."""
+    configured = node.get("ray_cluster_data_dir")
+    if not _empty(configured):
+        return [("ray_cluster_data_dir", str(configured))]
+    return [("ray_cluster_data_dir", DEFAULT_DATA_DIR), ("ray_cluster_snap_data_dir", str(node.get("ray_cluster_snap_data_dir")))]
+
+
+def check_data_dir(node):
+    """A data directory is never /, a system directory or a relative path (before any node is read)."""
+    problems = []
+    for variable, path in data_dir_settings(node):
+        why = _data_dir.path_problem(path)
+        if why:
+            problems.append(Problem(node.host, variable, path, why, DATA_DIR_FIX + "."))
+    keep = node.get("ray_cluster_sessions_keep")
+    if _int(keep) is None or _int(keep) < 1:
+        problems.append(Problem(node.host, "ray_cluster_sessions_keep", keep,
+                                "is not a count of 1 or more (Ray's current session is always kept)",
+                                "for example 5."))
+    return problems
+
+
 def check_firewall_sources(node):
     if node.get("ufw_allow_ray_ports_from_anywhere"):
         return []
@@ -719,6 +747,7 @@ def check_node_facts(node, facts):
                 "cannot be mounted: Docker on this node is the snap package (/snap/bin/docker), which cannot mount "
                 "paths outside /home",
                 "set %s to a directory under /home, for example /home/ray-data." % name))
+    problems += check_data_dir_facts(node, facts)
     ports = dict((number, port) for port, number in node.ports())
     for listener in facts.get("listeners") or []:
         port = ports.get(listener.get("port"))
@@ -858,6 +887,22 @@ def check_other_firewalls(node, facts):
             % (leave, "; nft delete table ".join("%s %s" % (t.get("family"), t.get("name")) for t in foreign), COEXIST),
             subject="Another firewall"))
     return problems
+def check_data_dir_facts(node, facts):
+    """The data directory as it is on the node: missing, empty, made by the collection, or else refused."""
+    path = data_dir(node, facts)
+    seen = (facts.get("data_dirs") or {}).get(path)
+    if seen is None:
+        return []
+    marker = ((facts.get("paths") or {}).get(marker_path(path)) or {}).get("type") == "file"
+    why = _data_dir.existing_problem(seen, marker)
+    if why is None:
+        return []
+    variable = data_dir_settings(node)[-1][0] if facts.get("snap_docker") else "ray_cluster_data_dir"
+    return [Problem(node.host, variable, path, why, DATA_DIR_FIX + "; nothing was changed on any node.")]
+
+
+def marker_path(base):
+    return base + "/" + _data_dir.MARKER
 
 
 # ---- the plan -----------------------------------------------------------------------------------
@@ -865,10 +910,17 @@ def check_other_firewalls(node, facts):
 def data_dir(node, facts=None):
     configured = node.get("ray_cluster_data_dir")
     if not _empty(configured):
-        return str(configured).rstrip("/") or "/"
+        return _data_dir.normalized(configured) or str(configured)
     if facts and facts.get("snap_docker"):
-        return str(node.get("ray_cluster_snap_data_dir"))
+        snap = node.get("ray_cluster_snap_data_dir")
+        return _data_dir.normalized(snap) or str(snap)
     return DEFAULT_DATA_DIR
+
+
+def data_dir_candidates(node):
+    """Every directory the node may use as its data directory: which one, only its facts tell (a snap Docker)."""
+    return [data_dir(node)] if not _empty(node.get("ray_cluster_data_dir")) else [
+        DEFAULT_DATA_DIR, data_dir(node, {"snap_docker": True})]
 
 
 def shm_bytes(node):
@@ -929,7 +981,7 @@ def container_plan(node, head, token_sha, facts=None):
     """Everything about the node's container; its hash decides whether a running one is replaced."""
     base = data_dir(node, facts)
     uid, gid = str(node.get("ray_cluster_container_user")).split(":")
-    secrets = base + "/secrets"
+    secrets = base + "/" + _data_dir.SECRETS_SUBDIR
     auth = node.get("ray_cluster_auth_mode") == "token"
     tls = bool(node.get("ray_cluster_tls_enabled"))
     env = {}
@@ -957,7 +1009,7 @@ def container_plan(node, head, token_sha, facts=None):
             # A new token must restart the node: the label changes with it, without revealing it.
             "io.wizardsofts.ray.auth": ("token-sha256:" + token_sha[:16]) if auth else "disabled",
         },
-        "binds": ["%s/session:%s" % (base, SESSION_IN_CONTAINER), "%s:%s:ro" % (secrets, SECRETS_IN_CONTAINER)],
+        "binds": ["%s/%s:%s" % (base, _data_dir.SESSION_SUBDIR, SESSION_IN_CONTAINER), "%s:%s:ro" % (secrets, SECRETS_IN_CONTAINER)],
         "user": str(node.get("ray_cluster_container_user")),
         "shm_size": shm_bytes(node),
         "cpus": _number(cpus) if not _empty(cpus) else None,
@@ -970,9 +1022,10 @@ def container_plan(node, head, token_sha, facts=None):
     if gpus.device_requests():
         container["device_requests"] = gpus.device_requests()
     directories = [
-        {"path": base, "owner": 0, "group": 0, "mode": "0750"},
+        # The marker says the collection made the directory: only so marked directories are ever removed.
+        {"path": base, "owner": 0, "group": 0, "mode": "0750", "marker": _data_dir.MARKER},
         # Ray makes its temp root 0777 at each start whatever it was; the 0750 parent keeps others out.
-        {"path": base + "/session", "owner": int(uid), "group": int(gid), "mode": "0777"},
+        {"path": base + "/" + _data_dir.SESSION_SUBDIR, "owner": int(uid), "group": int(gid), "mode": "0777"},
         {"path": secrets, "owner": int(uid), "group": int(gid), "mode": "0700"},
     ]
     absent = [] if auth else [secrets + "/auth_token"]
@@ -1020,7 +1073,7 @@ class ClusterModel(object):
             return problems
         for node in self.nodes:
             for check in (check_networks, check_address, check_version, check_container_user, check_tls_files,
-                          check_ports, check_resources, check_extra_args, check_firewall_sources):
+                          check_ports, check_resources, check_extra_args, check_firewall_sources, check_data_dir):
                 problems += check(node)
             if raw_tokens is not None:
                 problems += check_token(node, raw_tokens.get(node.host))
@@ -1087,16 +1140,24 @@ class ClusterModel(object):
                 "absent_paths": absent,
                 "secrets_dir": secrets,
                 "data_dir": directories[0]["path"],
+                # Every directory the node may use (which one, a snap Docker decides): node_facts describes them.
+                "data_dir_candidates": data_dir_candidates(node),
+                # What node_facts describes: those, and Ray's temp root in each (its sessions).
+                "described_dirs": [path + sub for path in data_dir_candidates(node) for sub in ("", "/" + _data_dir.SESSION_SUBDIR)],
                 "firewall_rules": firewall_rules(node, node.get("ufw_ssh_port")),
                 "ports": [{"name": port.name, "variable": port.variable, "port": number} for port, number in node.ports()],
                 "metrics_targets": metrics_targets(node),
                 "container_state": container_state(existing, deployed_hash(
                     config_hash(container), node.get("_tls_cert_label"))) if facts else "unknown",
                 # Every path the container task manages, for node_facts to fingerprint.
-                "managed_paths": [entry["path"] for entry in directories] + [secrets + "/auth_token"] + absent,
+                "managed_paths": [entry["path"] for entry in directories] + [secrets + "/auth_token"] + absent + [
+                    marker_path(path) for path in data_dir_candidates(node)],
             }
             plan = nodes[node.host]
             plan["in_sync"] = bool(facts) and in_sync(node, plan, facts, self.tokens.get(node.host))
+            # Unknown without facts; a container (re)started by this run adds a session, and the role prunes then too.
+            plan["prune_sessions"] = not facts or _data_dir.pruning_needed(
+                (facts.get("data_dirs") or {}).get(plan["data_dir"] + "/" + _data_dir.SESSION_SUBDIR), _int(node.get("ray_cluster_sessions_keep")))
             gpus = gpu_plan(node, facts if facts else None)
             plan["gpus"] = gpus.as_dict()
             plan["resources"] = dict(node.own("resources")[1] or {})
@@ -1204,6 +1265,8 @@ def in_sync(node, plan, facts, token_sha):
     if plan["container_state"] != "none" or node.get("ray_cluster_tls_enabled"):
         return False
     paths = facts.get("paths") or {}
+    if (paths.get(marker_path(plan["data_dir"])) or {}).get("type") != "file":
+        return False
     for entry in plan["directories"]:
         seen = paths.get(entry["path"]) or {}
         if (seen.get("type"), seen.get("uid"), seen.get("gid"), seen.get("mode")) != (

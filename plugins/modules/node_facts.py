@@ -326,8 +326,9 @@ node:
     data_dirs:
       description:
         - For each of O(data_dirs), a dict with C(exists), C(is_dir) (bools, following symbolic links),
-          C(owner_uid), C(mode) (octal string) and C(entries), the number of entries in the directory counted up
-          to 1000 (V(1000) means 1000 or more). Fields that cannot be read are null.
+          C(owner_uid), C(mode) (octal string), C(entries), the number of entries in the directory counted up
+          to 1000 (V(1000) means 1000 or more), and C(names), the first 20 of those names in sorted order (all
+          of them when C(entries) is 20 or less). Fields that cannot be read are null.
       type: dict
       sample:
         /home/ray-data:
@@ -336,6 +337,7 @@ node:
           owner_uid: 1000
           mode: "0755"
           entries: 3
+          names: [.wizardsofts-ray, secrets, session]
     paths:
       description:
         - For each of O(paths), a dict with C(exists) (bool), C(type) (V(directory), V(file) or V(other)), C(uid),
@@ -387,6 +389,8 @@ DPKG_FORMAT = '${Package}\t${Status}\t${Version}\n'
 # Seconds each request to the engine may take; a hung engine must not hang the play.
 DOCKER_TIMEOUT = 10.0
 ENTRIES_CAP = 1000
+# Names of a directory's entries returned: enough to tell Ray's own few entries from someone else's files.
+NAMES_CAP = 20
 # Files up to this size get a SHA-256 in node.paths (the collection's own files are a few bytes to a few KiB).
 DIGEST_CAP = 1024 * 1024
 _GPU_LINE = re.compile(r'^GPU (?P<index>\d+): (?P<name>.+?)(?: \(UUID: (?P<uuid>[^)]*)\))?$')
@@ -846,7 +850,7 @@ class NodeFacts(object):
         return facts
 
     def describe_dir(self, path):
-        facts = {'exists': False, 'is_dir': False, 'owner_uid': None, 'mode': None, 'entries': None}
+        facts = {'exists': False, 'is_dir': False, 'owner_uid': None, 'mode': None, 'entries': None, 'names': None}
         try:
             info = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
@@ -858,21 +862,24 @@ class NodeFacts(object):
         facts.update(exists=True, is_dir=stat.S_ISDIR(info.st_mode), owner_uid=info.st_uid,
                      mode='%04o' % stat.S_IMODE(info.st_mode))
         if facts['is_dir']:
-            facts['entries'] = self._count_entries(path)
+            names = self._list_entries(path)
+            if names is not None:
+                facts['entries'] = len(names)
+                facts['names'] = sorted(names)[:NAMES_CAP]
         return facts
 
-    def _count_entries(self, path):
-        count = 0
+    def _list_entries(self, path):
+        names = []
         try:
             with os.scandir(path) as entries:
-                for dummy in entries:
-                    count += 1
-                    if count >= ENTRIES_CAP:
+                for entry in entries:
+                    names.append(entry.name)
+                    if len(names) >= ENTRIES_CAP:
                         break
         except OSError as exc:
             self.warn('data_dirs', 'cannot list %s: %s' % (path, exc.strerror or exc))
             return None
-        return count
+        return names
 
 
 def main():

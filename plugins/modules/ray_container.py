@@ -202,6 +202,15 @@ options:
         description: Mode as an octal string, for example V("0750").
         type: str
         default: "0755"
+      marker:
+        description:
+          - Name of a file to write inside the directory when it is missing, saying that the collection made
+            the directory, who and when (mode C(0644), owned by the module's user). Only directories that carry
+            it are ever removed by M(wizardsofts.ray.ray_data) with O(wizardsofts.ray.ray_data#module:state=absent).
+          - An existing directory without it is adopted; the caller checks first that it may be (the cluster
+            model refuses a non-empty directory the collection did not make).
+        type: str
+        version_added: 0.2.0
   files:
     description:
       - Files to write before the container. A file is written (to a temporary file in the same directory, then
@@ -435,6 +444,7 @@ msg:
 import errno
 import json
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -445,6 +455,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.wizardsofts.ray.plugins.module_utils._data_dir import marker_text
 from ansible_collections.wizardsofts.ray.plugins.module_utils._deadline import poll
 from ansible_collections.wizardsofts.ray.plugins.module_utils._docker_api import DockerAPI, DockerAPIError
 from ansible_collections.wizardsofts.ray.plugins.module_utils._ray_dashboard import DashboardError, RayDashboard
@@ -752,15 +763,34 @@ class PathManager(object):
             st = None
         if st is not None and not stat.S_ISDIR(st.st_mode):
             raise ModuleFailure('%s should be a directory but is something else; remove it first' % path)
-        if st is not None and stat.S_IMODE(st.st_mode) == mode and not self._owner_differs(st, entry):
+        if st is None or stat.S_IMODE(st.st_mode) != mode or self._owner_differs(st, entry):
+            before = 'absent' if st is None else self._describe('directory', st)
+            self._record(path, before, self._wanted('directory', entry))
+            if not self.check_mode:
+                if st is None:
+                    os.makedirs(path, mode)
+                self._fix(path, entry)
+        if entry.get('marker'):
+            self.marker(os.path.join(path, entry['marker']))
+
+    def marker(self, path):
+        """Writes the marker file when it is missing; an existing one (whatever it says) is kept."""
+        if os.path.lexists(path):
+            if not os.path.isfile(path) or os.path.islink(path):
+                raise ModuleFailure('%s should be the collection\'s marker file but is something else; remove it first'
+                                    % path)
             return
-        before = 'absent' if st is None else self._describe('directory', st)
-        self._record(path, before, self._wanted('directory', entry))
+        self._record(path, 'absent', 'file mode=0644 (marker)')
         if self.check_mode:
             return
-        if st is None:
-            os.makedirs(path, mode)
-        self._fix(path, entry)
+        when = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+        try:
+            who = pwd.getpwuid(os.geteuid()).pw_name
+        except KeyError:
+            who = 'uid %d' % os.geteuid()
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(handle, 'w') as out:
+            out.write(marker_text(when, '%s on %s' % (who, socket.gethostname())))
 
     def file(self, entry):
         path = entry['path']
@@ -1257,6 +1287,7 @@ def main():
             directories=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),
                 mode=dict(type='str', default='0755'),
+                marker=dict(type='str'),
                 **path_owner)),
             files=dict(type='list', elements='dict', default=[], options=dict(
                 path=dict(type='path', required=True),

@@ -1,4 +1,5 @@
-"""Teardown: Ray's containers, images, data and firewall rules go; Docker and the operator's rules stay."""
+"""Teardown: Ray's containers, images, data and firewall rules go; Docker, the operator's rules and the operator's
+files in Ray's data directory stay."""
 
 import pytest
 
@@ -6,6 +7,7 @@ from helpers import HEAD, INVENTORY, SERVER80, changed_per_host, load_testbed_im
 
 EVERYTHING = ["-e", '{"ray_cluster_teardown_images": true, "ray_cluster_teardown_data": true, "ray_cluster_teardown_firewall": true}']
 UNRELATED_RULE = "2222/tcp"
+OPERATOR_FILE = "/var/lib/ray/operator-notes.txt"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,14 @@ def test_teardown_in_check_mode_predicts_the_removal_and_changes_nothing():
         assert node_exec(node, "test -e /var/lib/ray && echo present || echo absent").strip() == "present"
 
 
-def test_teardown_removes_ray_and_keeps_docker_and_the_operators_rules(unrelated_rule):
+@pytest.fixture(scope="module")
+def operator_file():
+    """A file someone put into the data directory the collection made on server80."""
+    node_exec(SERVER80, f"echo 'not Ray' > {OPERATOR_FILE}")
+    return SERVER80
+
+
+def test_teardown_removes_ray_and_keeps_docker_and_the_operators_rules(unrelated_rule, operator_file):
     run = run_playbook("teardown.yml", *EVERYTHING, inventories=(INVENTORY,))
     assert run.returncode == 0, run.stdout[-3000:]
     images = load_testbed_images()
@@ -37,13 +46,19 @@ def test_teardown_removes_ray_and_keeps_docker_and_the_operators_rules(unrelated
         assert ray_container(node) is None
         assert node_exec(node, "docker ps -aq --filter label=io.wizardsofts.ray.role").strip() == ""
         assert node_exec(node, f"docker images -q {images['ray_cluster_image']}").strip() == ""
-        assert node_exec(node, "test -e /var/lib/ray && echo present || echo absent").strip() == "absent"
+        if node is operator_file:
+            # Only Ray's entries went; the operator's file stays, and with it the directory and its marker.
+            assert node_exec(node, "ls -A /var/lib/ray").split() == [".wizardsofts-ray", "operator-notes.txt"]
+            assert node_exec(node, f"cat {OPERATOR_FILE}").strip() == "not Ray"
+        else:
+            assert node_exec(node, "test -e /var/lib/ray && echo present || echo absent").strip() == "absent"
         assert node_exec(node, "systemctl is-active docker").strip() == "active"
         rules = node_exec(node, "ufw show added")
         assert "wizardsofts.ray: Ray" not in rules
         assert "wizardsofts.ray: SSH" in rules  # kept: UFW stays enabled
         assert "Status: active" in node_exec(node, "ufw status")
     assert "operator: unrelated service" in node_exec(unrelated_rule, "ufw show added")
+    assert "/var/lib/ray: Ray's data removed; kept with what else is in it: operator-notes.txt" in run.stdout
 
 
 def test_a_second_teardown_changes_nothing():

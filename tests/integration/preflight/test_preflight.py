@@ -34,6 +34,7 @@ CASES = inventory_cases()
 IDS = [case["id"] for case in CASES]
 _TABLE_IMAGE = re.compile(re.escape(TABLE_IMAGE) + r"(?![\w.-])")
 UNREACHABLE = "wizardsofts-ray-preflight-server82"  # no such container: `docker exec` fails
+FOREIGN_DATA_DIR = "/home/shared"  # someone else's files, on the worker only
 
 
 def table_message(case, image):
@@ -89,17 +90,21 @@ def fresh(testbed):
     memory = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1)) * 1024
     nodes = {name: testbed.inventory() for name in ("cpus", "memory", "snap", "unreachable_head", "gpus")}
     nodes["gpus"].host(WORKER)["ray_worker_num_gpus"] = 1
+    nodes = {name: testbed.inventory() for name in ("cpus", "memory", "snap", "unreachable_head", "foreign_data")}
     nodes["cpus"].host(WORKER)["ray_worker_container_cpus"] = vcpus + 1
     nodes["memory"].host(WORKER)["ray_worker_memory"] = "100TiB"
     nodes["snap"].group_vars["ray_cluster_data_dir"] = "/opt/ray"
     nodes["unreachable_head"].host(HEAD)["ansible_host"] = UNREACHABLE
+    # Under /home, which the worker's snap Docker accepts: only the directory's content is wrong.
+    nodes["foreign_data"].group_vars["ray_cluster_data_dir"] = FOREIGN_DATA_DIR
     nodes["firewall"] = (testbed.inventory(), "firewall.yml", "--check", "--diff")
     testbed.exec(WORKER, "sh", "-c", "mkdir -p /snap/bin && printf '#!/bin/sh\\nexit 1\\n' > /snap/bin/docker "
                                      "&& chmod 0755 /snap/bin/docker")
+    testbed.exec(WORKER, "sh", "-c", f"mkdir -p {FOREIGN_DATA_DIR}/models && echo q3 > {FOREIGN_DATA_DIR}/report.csv")
     try:
         phase = Phase(testbed, nodes)
     finally:
-        testbed.exec(WORKER, "rm", "-rf", "/snap")
+        testbed.exec(WORKER, "rm", "-rf", "/snap", FOREIGN_DATA_DIR)
     phase.vcpus, phase.memory = vcpus, memory
     return phase
 
@@ -135,6 +140,13 @@ def test_snap_docker_with_a_data_dir_outside_home(fresh):
                    "ray_cluster_data_dir=/opt/ray on server80 cannot be mounted: Docker on this node is the snap "
                    "package (/snap/bin/docker), which cannot mount paths outside /home. Fix: set ray_cluster_data_dir "
                    "to a directory under /home, for example /home/ray-data.", only=True)
+
+
+def test_data_dir_holding_someone_elses_files(fresh):
+    assert_refused(fresh.runs["foreign_data"], WORKER,
+                   f"ray_cluster_data_dir={FOREIGN_DATA_DIR} on server80 is not empty (2 entries: models, report.csv) "
+                   "and was not created by this collection (it has no .wizardsofts-ray file), so it may hold someone "
+                   "else's files. Fix: choose a directory of Ray's own that is new or empty", only=True)
 
 
 def test_unreachable_head_changes_nothing_anywhere(fresh):

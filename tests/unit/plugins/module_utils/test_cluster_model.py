@@ -238,6 +238,8 @@ def _converged_facts(plan, host):
     paths[node["secrets_dir"] + "/auth_token"] = {"exists": True, "type": "file", "uid": 1000, "gid": 100, "mode": "0600",
                                                   "sha256": model.token_fingerprint(TOKEN)}
     paths.update(dict((path, {"exists": False}) for path in node["absent_paths"]))
+    paths[node["data_dir"] + "/.wizardsofts-ray"] = {"exists": True, "type": "file", "uid": 0, "gid": 0, "mode": "0644",
+                                                     "sha256": None}
     container = {"running": True, "labels": {"io.wizardsofts.ray.config-hash": node["config_hash"]}}
     return {"paths": paths, "containers": {node["container"]["name"]: container}}
 
@@ -247,6 +249,8 @@ def _converged_facts(plan, host):
     (lambda facts, node: facts["paths"][node["secrets_dir"] + "/auth_token"].update(sha256="0" * 64), False),
     (lambda facts, node: facts["paths"][node["secrets_dir"] + "/auth_token"].update(mode="0644"), False),
     (lambda facts, node: facts["paths"][node["data_dir"]].update(mode="0755"), False),
+    # A directory from before the markers: the container task runs once, to write it.
+    (lambda facts, node: facts["paths"].pop(node["data_dir"] + "/.wizardsofts-ray"), False),
     (lambda facts, node: facts["paths"][node["secrets_dir"]].update(uid=0), False),
     (lambda facts, node: facts["containers"][node["container"]["name"]].update(running=False), False),
     (lambda facts, node: facts["containers"][node["container"]["name"]]["labels"].clear(), False),
@@ -470,3 +474,41 @@ def test_every_conflict_names_an_engine_and_a_fix():
             assert text.startswith("Docker on server80: %s is installed but its engine does not answer on "
                                    "/run/docker.sock (%s)" % (engine, package)), text
             assert "Fix: " in text and "never replaces" in text
+# ---- the data directory: described, marked, pruned ----------------------------------------------------------
+
+def test_the_data_directory_is_marked_and_every_candidate_described():
+    plan, problems, _warnings = evaluate(facts={})
+    assert problems == []
+    worker = plan["nodes"]["server80"]
+    assert worker["directories"][0] == {"path": "/var/lib/ray", "owner": 0, "group": 0, "mode": "0750",
+                                        "marker": ".wizardsofts-ray"}
+    # Which directory a node uses only its facts tell (a snap Docker): node_facts describes both, and their sessions.
+    assert worker["data_dir_candidates"] == ["/var/lib/ray", "/home/ray-data"]
+    assert worker["described_dirs"] == ["/var/lib/ray", "/var/lib/ray/session", "/home/ray-data", "/home/ray-data/session"]
+    assert {"/var/lib/ray/.wizardsofts-ray", "/home/ray-data/.wizardsofts-ray"} <= set(worker["managed_paths"])
+    # The marker is no part of the container's configuration: adding it recreates no running container.
+    assert "marker" not in repr(worker["container"])
+
+
+def test_a_configured_data_directory_is_the_only_candidate():
+    plan, _problems, _warnings = evaluate({"all": {"ray_cluster_data_dir": "/data//ray/"}}, facts={})
+    worker = plan["nodes"]["server80"]
+    assert worker["data_dir"] == "/data/ray" and worker["data_dir_candidates"] == ["/data/ray"]
+    assert worker["container"]["binds"][0] == "/data/ray/session:/tmp/ray"
+
+
+SESSION = "session_2026-12-0%d_10-00-00_000001_1"
+
+
+@pytest.mark.parametrize("session_dir, keep, prune", [
+    (None, 5, False),                                                   # not read (no such directory asked for)
+    ({"exists": False}, 5, False),                                      # a fresh node
+    ({"exists": True, "entries": 3, "names": [SESSION % 1, SESSION % 2, "session_latest"]}, 2, False),
+    ({"exists": True, "entries": 4, "names": [SESSION % 1, SESSION % 2, SESSION % 3, "session_latest"]}, 2, True),
+    ({"exists": True, "entries": 4, "names": [SESSION % 1, SESSION % 2, SESSION % 3, "session_latest"]}, 3, False),
+])
+def test_sessions_are_pruned_only_when_the_node_holds_more_than_are_kept(session_dir, keep, prune):
+    facts = {"server80": {"data_dirs": {"/var/lib/ray/session": session_dir} if session_dir else {}}}
+    plan, problems, _warnings = evaluate({"all": {"ray_cluster_sessions_keep": keep}}, facts=facts)
+    assert problems == []
+    assert plan["nodes"]["server80"]["prune_sessions"] is prune

@@ -409,7 +409,8 @@ def test_every_field_of_a_node_with_docker_ray_and_gpus(run_module, engine, tool
     assert node['gpus_reason'] is None
     assert node['nvidia_driver'] is True
     assert node['data_dirs'] == {str(data): {'exists': True, 'is_dir': True, 'owner_uid': os.getuid(),
-                                             'mode': '0750', 'entries': 3}}
+                                             'mode': '0750', 'entries': 3,
+                                             'names': ['logs', 'session_latest', 'spill']}}
 
 
 def test_one_dpkg_query_for_the_fixed_package_list(run_module, engine, tools, root):
@@ -634,16 +635,29 @@ def test_data_dirs(run_module, engine, tools, root, tmp_path):
     empty.mkdir()
     empty.chmod(0o1777)
 
-    paths = [str(crowded), str(a_file), str(missing), str(under_a_file), str(empty)]
-    node = facts(run_module, engine, root, data_dirs=paths)
+    ours = tmp_path / 'ours'
+    ours.mkdir()
+    for name in ('session', 'secrets', '.wizardsofts-ray'):
+        (ours / name).touch()
 
-    absent = {'exists': False, 'is_dir': False, 'owner_uid': None, 'mode': None, 'entries': None}
+    paths = [str(crowded), str(a_file), str(missing), str(under_a_file), str(empty), str(ours)]
+    node = facts(run_module, engine, root, data_dirs=paths)
+    assert node['data_dirs'].pop(str(ours)) == {'exists': True, 'is_dir': True, 'owner_uid': os.getuid(), 'mode': '0755',
+                                                'entries': 3, 'names': ['.wizardsofts-ray', 'secrets', 'session']}
+
+    # Counted up to 1000; of those (the first the directory lists), 20 names in sorted order.
+    crowded_names = node['data_dirs'][str(crowded)].pop('names')
+    assert len(crowded_names) == 20 and crowded_names == sorted(crowded_names)
+    assert set(crowded_names) <= set(str(index) for index in range(1001))
+    absent = {'exists': False, 'is_dir': False, 'owner_uid': None, 'mode': None, 'entries': None, 'names': None}
     assert node['data_dirs'] == {
         str(crowded): {'exists': True, 'is_dir': True, 'owner_uid': os.getuid(), 'mode': '0755', 'entries': 1000},
-        str(a_file): {'exists': True, 'is_dir': False, 'owner_uid': os.getuid(), 'mode': '0640', 'entries': None},
+        str(a_file): {'exists': True, 'is_dir': False, 'owner_uid': os.getuid(), 'mode': '0640', 'entries': None,
+                      'names': None},
         str(missing): absent,
         str(under_a_file): absent,
-        str(empty): {'exists': True, 'is_dir': True, 'owner_uid': os.getuid(), 'mode': '1777', 'entries': 0},
+        str(empty): {'exists': True, 'is_dir': True, 'owner_uid': os.getuid(), 'mode': '1777', 'entries': 0,
+                     'names': []},
     }
     assert node['warnings'] == []
 

@@ -676,6 +676,54 @@ def test_files_are_written_0600_and_their_content_never_returned(run_module, eng
     assert again['paths'] == []
 
 
+def test_a_directory_it_creates_gets_the_marker_once_and_the_container_is_not_touched(run_module, engine, dashboard,
+                                                                                     tmp_path):
+    data = tmp_path / 'ray'
+    marker = data / '.wizardsofts-ray'
+    directories = [dict(path=str(data), owner=os.getuid(), group=os.getgid(), mode='0750', marker='.wizardsofts-ray')]
+
+    checked = run_module(ray_container, head(engine, dashboard, directories=directories), check_mode=True)
+    assert checked['paths'] == [str(data), str(marker)] and not data.exists()
+
+    first = run_module(ray_container, head(engine, dashboard, directories=directories))
+    written = marker.read_text()
+    again = run_module(ray_container, head(engine, dashboard, directories=directories))
+
+    assert first['paths'] == [str(data), str(marker)]
+    assert written.startswith('Created by the Ansible collection wizardsofts.ray (ray_container) on ')
+    assert stat.S_IMODE(marker.stat().st_mode) == 0o644
+    assert again['changed'] is False and again['paths'] == [] and marker.read_text() == written
+
+
+def test_an_existing_directory_is_marked_without_replacing_the_container(run_module, engine, dashboard, tmp_path):
+    """A node deployed before the markers: its directory is adopted (the model checked it), the container stays."""
+    data = tmp_path / 'ray'
+    data.mkdir(mode=0o750)
+    data.chmod(0o750)
+    plain = [dict(path=str(data), owner=os.getuid(), group=os.getgid(), mode='0750')]
+    run_module(ray_container, head(engine, dashboard, directories=plain))
+    container_id = engine.by_name('ray-head')['Id']
+    writes = len(engine.writes())
+
+    result = run_module(ray_container, head(engine, dashboard, directories=[dict(plain[0], marker='.wizardsofts-ray')]))
+
+    assert result['changed'] is True and result['action'] == 'none'
+    assert result['paths'] == [str(data / '.wizardsofts-ray')]
+    assert engine.by_name('ray-head')['Id'] == container_id and len(engine.writes()) == writes
+
+
+def test_a_marker_that_is_not_a_file_fails(run_module, engine, dashboard, tmp_path):
+    data = tmp_path / 'ray'
+    (data / '.wizardsofts-ray').mkdir(parents=True)
+
+    result = run_module(ray_container, head(engine, dashboard, directories=[
+        dict(path=str(data), mode='0755', marker='.wizardsofts-ray')]))
+
+    assert result['failed'] is True
+    assert "%s should be the collection's marker file but is something else; remove it first" % (
+        data / '.wizardsofts-ray') in result['msg']
+
+
 def test_changed_content_is_replaced_atomically_and_mode_drift_fixed_in_place(run_module, engine, dashboard,
                                                                               tmp_path):
     token = tmp_path / 'token'
