@@ -1,8 +1,9 @@
 """Existing mode: the Ray job is added to an operator's own prometheus.yml, whose other jobs survive.
 
-The operator's file has a job of its own, settings of its own and the seed's hand-written Ray job
-(one target, the head only). monitoring.yml in existing mode must replace only that Ray job, keep
-the rest, and reload the running Prometheus; a second run changes nothing.
+The operator's file has a job of its own (with a password), settings of its own and the seed's hand-written
+Ray job (one target, the head only). monitoring.yml in existing mode must replace only that Ray job, keep
+the rest, and reload the running Prometheus; its --diff never shows the operator's password; a second run
+changes nothing.
 """
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 from helpers import PROMETHEUS, changed_per_host, node_exec, prometheus_api, run_playbook, wait_until
 
 CONFIG = "/etc/prometheus/prometheus.yml"
+OPERATORS_PASSWORD = "operators-s3cret-pw"
 OPERATORS_CONFIG = """\
 # The operator's Prometheus (comments are not kept by existing mode; the old file is backed up).
 global:
@@ -19,12 +21,15 @@ global:
     site: lab
 scrape_configs:
   - job_name: prometheus
+    basic_auth:
+      username: ops
+      password: %s
     static_configs:
       - targets: ['127.0.0.1:9090']
   - job_name: ray-cluster
     static_configs:
       - targets: ['198.18.92.84:9091']
-"""
+""" % OPERATORS_PASSWORD
 
 
 def loaded_config():
@@ -52,7 +57,14 @@ def operators_prometheus():
 
 @pytest.fixture(scope="module", name="existing_run")
 def existing_run_fixture(operators_prometheus):
-    return run_playbook("monitoring.yml", "--limit", "prometheus", "-e", "monitoring_mode=existing")
+    return run_playbook("monitoring.yml", "--limit", "prometheus", "-e", "monitoring_mode=existing", "--diff")
+
+
+def test_the_diff_shows_the_ray_job_and_never_the_operators_password(existing_run):
+    assert existing_run.returncode == 0, existing_run.stdout[-3000:]
+    assert OPERATORS_PASSWORD not in existing_run.stdout + existing_run.stderr
+    assert "password: <redacted>" in existing_run.stdout
+    assert "198.18.92.80:9091" in existing_run.stdout  # the Ray job's new target, in the diff
 
 
 def test_existing_mode_replaces_only_the_ray_job_and_keeps_the_operators_settings(existing_run):
@@ -60,7 +72,10 @@ def test_existing_mode_replaces_only_the_ray_job_and_keeps_the_operators_setting
     assert changed_per_host(existing_run.stdout)["prometheus"] > 0
     written = yaml.safe_load(node_exec(PROMETHEUS, f"cat {CONFIG}"))
     assert [job["job_name"] for job in written["scrape_configs"]] == ["prometheus", "ray-cluster", "ray-cluster-head-processes"]
-    assert written["scrape_configs"][0] == {"job_name": "prometheus", "static_configs": [{"targets": ["127.0.0.1:9090"]}]}
+    # The operator's job, its password included, is written as it was.
+    assert written["scrape_configs"][0] == {"job_name": "prometheus",
+                                            "basic_auth": {"username": "ops", "password": OPERATORS_PASSWORD},
+                                            "static_configs": [{"targets": ["127.0.0.1:9090"]}]}
     assert [config["targets"] for config in written["scrape_configs"][1]["static_configs"]] == [["198.18.92.84:9091"], ["198.18.92.80:9091"]]
     assert written["global"] == {"scrape_interval": "5s", "external_labels": {"site": "lab"}}
     assert written["rule_files"] == ["/etc/prometheus/wizardsofts-ray-ray.rules.yml"]
