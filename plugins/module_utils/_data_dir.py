@@ -13,7 +13,6 @@ The layout (the cluster model mounts it; ray_container creates it; ray_data prun
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 MARKER = ".wizardsofts-ray"
@@ -33,7 +32,6 @@ SYSTEM_TREES = (
 # Nor one of these themselves (a directory below them is fine, for example /var/lib/ray or /home/ray-data):
 # they hold other people's and other packages' directories.
 SYSTEM_DIRS = ("/", "/home", "/media", "/mnt", "/opt", "/srv", "/var", "/var/lib", "/var/local", "/var/opt", "/data")
-SUGGESTION = "/var/lib/ray"
 
 # Ray names each start's directory session_<date>_<time>_<microseconds>_<pid> (ray._private.node, the
 # head's and every worker's, with %Y-%m-%d_%H-%M-%S_%f): sorted by those fields, the newest is last.
