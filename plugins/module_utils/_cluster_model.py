@@ -1176,7 +1176,11 @@ class ClusterModel(object):
             "ray_version": str(head.get("ray_cluster_version")),
             "firewall_comment_prefix": RULE_COMMENT_PREFIX,
             "head_ip": str(head.ip),
+            # For admins and their tools (the Jobs API, the dashboard in a browser): only the admin networks reach it.
             "dashboard_url": "http://%s:%d" % (head.ip, head.port("ray_cluster_dashboard_port")),
+            # For the collection's own checks (health, membership, jobs): they run on the head and ask it over
+            # loopback, so the dashboard port never has to be open to the workers (ray_cluster_admin_cidrs).
+            "api_url": "http://127.0.0.1:%d" % head.port("ray_cluster_dashboard_port"),
             "dashboard_port": head.port("ray_cluster_dashboard_port"),
             "gcs_port": head.port("ray_cluster_gcs_port"),
             "gcs_address": "%s:%d" % (head.ip, head.port("ray_cluster_gcs_port")),

@@ -12,16 +12,20 @@ Every path is sent under API version 1.41, which Docker 20.10 and every newer en
   POST /containers/ID/start, /stop?t=N -> 204; 304 when it already runs / is already stopped
   POST /containers/ID/rename?name=NEW  -> 204
   DELETE /containers/ID?force=1        -> 204
-  GET  /containers/ID/logs?stdout=1&stderr=1&tail=N -> the log, in the 8-byte-header stream format without a TTY
+  GET  /containers/ID/logs?stdout=1&stderr=1&tail=N[&since=SECONDS.NANOS] -> the log, in the 8-byte-header stream
+                                       format without a TTY; since keeps only lines written at or after that time
   GET  /images/NAME/json               -> the image (404 when it is not there)
 Errors come back as 4xx/5xx with {"message": "..."}.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
+import re
 import socket
 import struct
+import time
 from http.client import HTTPConnection, HTTPException
 from urllib.parse import quote, urlencode
 
@@ -30,6 +34,20 @@ API_PREFIX = '/v1.41'
 # Seconds the engine may take beyond a stop's grace period before the HTTP request is given up.
 STOP_SLACK = 30.0
 _STREAM_HEADER = struct.Struct('>BxxxL')
+# The engine's timestamps (State.StartedAt): RFC 3339 in UTC with up to nanoseconds.
+_ENGINE_TIME = re.compile(r'^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$')
+
+
+def since_value(engine_time):
+    """An engine timestamp ('2026-12-02T04:40:01.123456789Z') as the logs endpoint's since ('1796186401.123456789').
+
+    None for a time the engine did not set ('0001-01-01T00:00:00Z') or one it does not write this way.
+    """
+    match = _ENGINE_TIME.match(engine_time or '')
+    if not match or engine_time.startswith('0001-'):
+        return None
+    seconds = calendar.timegm(time.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S'))
+    return '%d.%s' % (seconds, (match.group(2) or '').ljust(9, '0'))
 
 
 class DockerAPIError(Exception):
@@ -235,17 +253,20 @@ class DockerAPI(object):
             raise
         return True
 
-    def container_logs(self, ident, tail=40, tty=None):
-        """The last tail lines of the container's stdout and stderr, as text.
+    def container_logs(self, ident, tail=40, tty=None, since=None):
+        """The last tail lines (an int, or 'all') of the container's stdout and stderr, as text.
 
         Without a TTY the engine multiplexes both streams with 8-byte frame headers, which are removed here; with
-        a TTY it sends the raw text. tty None asks the container's configuration.
+        a TTY it sends the raw text. tty None asks the container's configuration. since (see since_value) keeps only
+        what was written from then on, for example by the container's current run.
         """
         if tty is None:
             container = self.inspect_container(ident)
             tty = bool(((container or {}).get('Config') or {}).get('Tty'))
-        _status, data = self.request('GET', '/containers/%s/logs' % _quoted(ident),
-                                     query={'stdout': '1', 'stderr': '1', 'tail': str(tail)})
+        query = {'stdout': '1', 'stderr': '1', 'tail': str(tail)}
+        if since is not None:
+            query['since'] = since
+        _status, data = self.request('GET', '/containers/%s/logs' % _quoted(ident), query=query)
         if not tty and _looks_multiplexed(data):
             data = demultiplex(data)
         return data.decode('utf-8', 'replace')

@@ -129,9 +129,16 @@ plan:
       type: str
       sample: 10.0.0.84
     dashboard_url:
-      description: The head's dashboard, Jobs API and state API.
+      description: The head's dashboard, Jobs API and state API, as the admin networks reach it.
       type: str
       sample: http://10.0.0.84:8265
+    api_url:
+      description:
+        - The dashboard as the collection's own checks (health, membership, Jobs API) ask it. They run on the
+          head (C(delegate_to) the head) and use loopback, so the dashboard port needs to be open only to
+          C(ray_cluster_admin_cidrs), never to the workers.
+      type: str
+      sample: http://127.0.0.1:8265
     dashboard_port:
       description: The head's dashboard port.
       type: int

@@ -33,8 +33,12 @@ description:
   - "Health (O(health.kind)): V(gcs) asks the dashboard's C(/api/gcs_healthz) until it says C(success) (a head);
     V(member) asks the head's C(/api/v0/nodes) until it lists an ALIVE node with the IP O(health.node_ip) whose node
     ID was not ALIVE before this module started the container (a worker; Ray gives a restarted node a new ID, so
-    the old node's entry, still ALIVE for a moment, does not count); V(none) only checks that the container
-    runs."
+    the old node's entry, still ALIVE for a moment, does not count); V(joined) asks no Ray API at all: the
+    container's current run must have printed C(Ray runtime started.), which C(ray start) on a worker prints only
+    once the head's GCS has registered the new node (a worker whose dashboard port on the head is closed to it);
+    V(none) only checks that the container runs."
+  - "With every kind, a new container that Docker restarted 3 times is crash-looping: the wait ends at once,
+    without waiting out O(health.timeout), and the previous container is restored."
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -254,9 +258,11 @@ options:
       kind:
         description:
           - V(gcs) the dashboard at O(health.url) says C(success) on C(/api/gcs_healthz); V(member) the head at
-            O(health.url) lists a new ALIVE node with IP O(health.node_ip); V(none) the container runs.
+            O(health.url) lists a new ALIVE node with IP O(health.node_ip); V(joined) the container's current run
+            printed C(Ray runtime started.) (a worker, registered with the head's GCS; no Ray API is asked, so
+            O(health.url) and O(health.expected_version) are not used); V(none) the container runs.
         type: str
-        choices: [gcs, member, none]
+        choices: [gcs, member, joined, none]
         default: none
       url:
         description:
@@ -380,6 +386,17 @@ EXAMPLES = r"""
       node_ip: "{{ ansible_host }}"
   become: true
 
+- name: Run a worker that may not reach the head's dashboard; it counts as up once Ray says it joined the GCS
+  wizardsofts.ray.ray_container:
+    name: ray-worker
+    image: rayproject/ray:2.60.0-py311
+    command: [ray, start, --block, --address, "10.0.0.84:6379", --node-ip-address, "{{ ansible_host }}"]
+    config_hash: "{{ ray_worker_config | to_json | hash('sha256') }}"
+    health:
+      kind: joined
+      node_ip: "{{ ansible_host }}"
+  become: true
+
 - name: Remove the worker container (and a leftover ray-worker-previous)
   wizardsofts.ray.ray_container:
     name: ray-worker
@@ -457,7 +474,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wizardsofts.ray.plugins.module_utils._data_dir import marker_text
 from ansible_collections.wizardsofts.ray.plugins.module_utils._deadline import poll
-from ansible_collections.wizardsofts.ray.plugins.module_utils._docker_api import DockerAPI, DockerAPIError
+from ansible_collections.wizardsofts.ray.plugins.module_utils._docker_api import DockerAPI, DockerAPIError, since_value
 from ansible_collections.wizardsofts.ray.plugins.module_utils._ray_dashboard import DashboardError, RayDashboard
 
 HASH_LABEL = 'io.wizardsofts.ray.config-hash'
@@ -866,6 +883,9 @@ def _waited(outcome):
 
 # A new container that Docker restarted this often is crash-looping: it is not going to become healthy.
 CRASH_LOOP_RESTARTS = 3
+# What `ray start` prints once its node is up: on a worker only after the head's GCS registered the node (Ray's
+# node startup waits for the node's entry in the GCS, else fails with "The current node timed out during startup").
+JOINED_MARKER = 'Ray runtime started.'
 
 
 class Observation(object):
@@ -929,9 +949,11 @@ class HealthChecker(object):
                     # The GCS alone is not the head: its raylet must have registered too, or the head may still
                     # exit (and restart as a new cluster) after the workers were started against it.
                     healthy, answer = self._head_alive(deadline.try_timeout(self.health['connect_timeout']))
+            elif self.kind == 'joined':
+                healthy, answer = self._joined(ident)
             else:
                 healthy, answer = self._member(exclude, budget)
-            if healthy and self.health['expected_version'] and not self.version_checked:
+            if healthy and self.dashboard is not None and self.health['expected_version'] and not self.version_checked:
                 version = self.dashboard.version(deadline.try_timeout(self.health['connect_timeout']))
                 if version != self.health['expected_version']:
                     return True, Observation(False, 'the head runs Ray %s, expected %s'
@@ -942,6 +964,22 @@ class HealthChecker(object):
         if healthy:
             return True, Observation(True, answer)
         return self._unhealthy(ident, answer)
+
+    def _joined(self, ident):
+        """Whether the container's current run printed JOINED_MARKER (only this run's log: a restarted container's
+        earlier runs do not count)."""
+        try:
+            container = self.api.inspect_container(ident)
+            if not is_running(container) or (container.get('State') or {}).get('Restarting'):
+                return False, 'Ray has not said %r in this run yet' % JOINED_MARKER
+            since = since_value((container.get('State') or {}).get('StartedAt'))
+            log = self.api.container_logs(ident, tail='all', since=since)
+        except DockerAPIError as exc:
+            return False, 'reading the container failed: %s' % exc
+        if JOINED_MARKER in log:
+            return True, '%s joined: Ray said %r (the head\'s GCS registered the node)' % (
+                self.health['node_ip'] or self.params.name, JOINED_MARKER)
+        return False, 'Ray has not said %r in this run yet (it does once the head\'s GCS registered the node)' % JOINED_MARKER
 
     def _head_alive(self, budget):
         node_ip = self.health['node_ip']
@@ -1296,7 +1334,7 @@ def main():
                 **path_owner)),
             absent_paths=dict(type='list', elements='path', default=[]),
             health=dict(type='dict', default={}, apply_defaults=True, options=dict(
-                kind=dict(type='str', default='none', choices=['gcs', 'member', 'none']),
+                kind=dict(type='str', default='none', choices=['gcs', 'member', 'joined', 'none']),
                 url=dict(type='str'),
                 token=dict(type='str', no_log=True),
                 node_ip=dict(type='str'),

@@ -118,6 +118,27 @@ def test_the_node_checks_need_the_node():
             assert problems == [], (case["id"], [p.text() for p in problems])
 
 
+@pytest.mark.parametrize("overrides, api_url, dashboard_url, dashboard_sources", [
+    ({}, "http://127.0.0.1:8265", "http://198.18.88.84:8265", ["198.18.88.0/25"]),
+    # Narrowed to one admin network that holds no node: the checks still ask the head on its loopback.
+    ({"all": {"ray_cluster_admin_cidrs": ["198.18.99.0/28"]}},
+     "http://127.0.0.1:8265", "http://198.18.88.84:8265", ["198.18.99.0/28"]),
+    ({"all": {"ray_cluster_dashboard_port": 8365, "ray_cluster_admin_cidrs": ["198.18.99.7/32"]}},
+     "http://127.0.0.1:8365", "http://198.18.88.84:8365", ["198.18.99.7/32"]),
+])
+def test_api_url_is_the_heads_loopback_whatever_the_admin_networks(overrides, api_url, dashboard_url, dashboard_sources):
+    """The collection's own API checks run on the head against loopback: the dashboard rule may exclude every node."""
+    plan, problems, _warnings = evaluate(overrides, facts={})
+    assert problems == [], [p.text() for p in problems]
+    assert plan["api_url"] == api_url
+    assert plan["dashboard_url"] == dashboard_url
+    rules = dict((rule["comment"], rule) for rule in plan["nodes"]["server84"]["firewall_rules"])
+    assert rules["Ray dashboard and Jobs API"]["port"] == dashboard_url.rsplit(":", 1)[1]
+    assert rules["Ray dashboard and Jobs API"]["sources"] == dashboard_sources
+    # Only the head carries the dashboard rule: no worker needs, or gets, the port.
+    assert "Ray dashboard and Jobs API" not in [rule["comment"] for rule in plan["nodes"]["server80"]["firewall_rules"]]
+
+
 def test_a_healthy_cluster_is_planned():
     plan, problems, warnings = evaluate(facts={})
     assert problems == [] and warnings == []

@@ -31,6 +31,7 @@ from ansible_collections.wizardsofts.ray.plugins.module_utils._docker_api import
     DockerAPI,
     DockerAPIError,
     demultiplex,
+    since_value,
 )
 
 API_PREFIX = '/v1.41'
@@ -266,10 +267,13 @@ class FakeDockerEngine(object):
         if container['State']['Running']:
             return 304, None, b''
         self.starts += 1
+        now = time.time()
         container['State'].update(Status='running', Running=True, ExitCode=0,
-                                  StartedAt=time.strftime('%Y-%m-%dT%H:%M:%SZ'))
+                                  StartedAt=time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now)) + '.%06dZ' % (now % 1 * 1e6))
         image = self.images.get(container['Config']['Image'], {})
-        container['log'].extend((stream, line.encode()) for stream, line in image.get('log', []) * (1 + image.get('restarts', 0)))
+        # Each line stamped with the time it was written: this run's start (logs?since= keeps only this run's).
+        container['log'].extend((stream, line.encode(), now)
+                                for stream, line in image.get('log', []) * (1 + image.get('restarts', 0)))
         if image.get('restarts'):
             container['RestartCount'] = image['restarts']
             container['State'].update(Restarting=True, ExitCode=2)
@@ -299,7 +303,9 @@ class FakeDockerEngine(object):
 
     def _logs(self, container, query):
         wanted = set(stream for stream, option in ((STDOUT, 'stdout'), (STDERR, 'stderr')) if query.get(option) == '1')
-        entries = [(stream, data) for stream, data in container['log'] if stream in wanted]
+        since = float(query['since']) if 'since' in query else None
+        entries = [(entry[0], entry[1]) for entry in container['log'] if entry[0] in wanted
+                   and (since is None or (len(entry) > 2 and entry[2] >= since))]
         tail = query.get('tail', 'all')
         if tail != 'all':
             entries = entries[len(entries) - int(tail):] if int(tail) else []
@@ -543,6 +549,37 @@ def test_logs_of_a_container_without_tty_are_demultiplexed(api, engine):
                                          'exiting\n')
     assert api.container_logs(ident, tail=1) == 'exiting\n'
     assert engine.requests[-1][2] == {'stdout': '1', 'stderr': '1', 'tail': '1'}
+
+
+def test_logs_since_the_current_start_leave_out_the_earlier_runs(api, engine):
+    engine.add_image('ray:1', log=[(STDOUT, 'Ray runtime started.\n')])
+    ident = api.create_container('ray-worker', {'Image': 'ray:1'})
+    api.start_container(ident)
+    first_start = api.inspect_container(ident)['State']['StartedAt']
+    api.stop_container(ident, 1)
+    engine.images['ray:1']['log'] = [(STDERR, 'Failed to connect to GCS\n')]
+    api.start_container(ident)
+    since = since_value(api.inspect_container(ident)['State']['StartedAt'])
+
+    assert api.container_logs(ident, tail='all') == 'Ray runtime started.\nFailed to connect to GCS\n'
+    assert api.container_logs(ident, tail='all', since=since) == 'Failed to connect to GCS\n'
+    assert engine.requests[-1][2] == {'stdout': '1', 'stderr': '1', 'tail': 'all', 'since': since}
+    assert api.container_logs(ident, tail='all', since=since_value(first_start)) == api.container_logs(ident, tail='all')
+
+
+@pytest.mark.parametrize('engine_time, since', [
+    ('2026-12-02T04:40:01.123456789Z', '1796186401.123456789'),
+    ('2026-12-02T04:40:01.5Z', '1796186401.500000000'),
+    ('2026-12-02T04:40:01Z', '1796186401.000000000'),
+    ('1970-01-01T00:00:00Z', '0.000000000'),
+    # Never started, or written some other way: no since, so nothing is left out.
+    ('0001-01-01T00:00:00Z', None),
+    ('2026-12-02 04:40:01', None),
+    ('', None),
+    (None, None),
+])
+def test_since_value_from_the_engines_timestamps(engine_time, since):
+    assert since_value(engine_time) == since
 
 
 def test_logs_of_a_tty_container_are_raw(api, engine):

@@ -427,6 +427,84 @@ def test_broken_worker_image_restores_the_old_worker_which_rejoins(run_module, e
     assert engine.names() == ['ray-worker']
 
 
+# ----------------------------------------------------------------------------- joined: no Ray API from the worker
+
+JOINS = 'wizardsofts/ray:2.60.0-joins'
+JOINED_LOG = [(fake_engine.STDOUT, 'Local node IP: %s\n' % WORKER), (fake_engine.STDOUT, '--------------------\n'),
+              (fake_engine.STDOUT, 'Ray runtime started.\n'), (fake_engine.STDOUT, '--------------------\n')]
+GCS_REFUSED_LOG = [(fake_engine.STDERR, 'Failed to connect to GCS at address %s:6379 within 5 seconds.\n' % HEAD)]
+
+
+def joined_worker(engine, **overrides):
+    """A worker whose head's dashboard it cannot reach: health from its own container, no URL, no token."""
+    overrides.setdefault('health', {})
+    overrides['health'] = dict(dict(kind='joined', node_ip=WORKER, timeout=5, sleep=0.05), **overrides['health'])
+    args = dict(name='ray-worker', image=JOINS, config_hash='hash-a', docker_socket=engine.socket_path,
+                command=['ray', 'start', '--block', '--address', HEAD + ':6379'])
+    args.update(overrides)
+    return args
+
+
+def test_joined_worker_is_healthy_once_ray_says_it_started_and_asks_no_ray_api(run_module, engine, dashboard):
+    engine.add_image(JOINS, log=JOINED_LOG)
+    old = engine.add_container('ray-worker', JOINS, labels={HASH_LABEL: 'hash-a'})
+
+    result = run_module(ray_container, joined_worker(engine, config_hash='hash-b'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'replaced'
+    assert result['health'] == "%s joined: Ray said 'Ray runtime started.' (the head's GCS registered the node)" % WORKER
+    assert engine.by_name('ray-worker')['Id'] != old
+    assert engine.names() == ['ray-worker']
+    assert dashboard.requests == [], 'the worker asked the head dashboard'
+
+
+def test_joined_worker_that_crash_loops_is_restored_without_waiting_out_the_timeout(run_module, engine, dashboard):
+    """The crash-loop path of every kind: a refused worker stops the wait at once and the old one comes back."""
+    engine.add_image(JOINS, log=JOINED_LOG)
+    engine.add_image('ray:crash-loop', log=BROKEN_LOG, healthy=False, restarts=3)
+    old = engine.add_container('ray-worker', JOINS, labels={HASH_LABEL: 'hash-a'})
+
+    result = run_module(ray_container, joined_worker(engine, image='ray:crash-loop', config_hash='hash-b',
+                                                     health=dict(timeout=60)))
+
+    assert result['failed'] is True and result['action'] == 'restored'
+    assert 'the container exited 3 times since it was started (last exit code 2): Ray refuses to start this way' in result['msg']
+    assert 'ValueError: Invalid --object-store-memory' in result['msg']
+    assert result['elapsed'] < 30, 'gave up on the crash loop, not on the 60 s timeout'
+    assert "Restored the previous container; it is healthy again (%s joined" % WORKER in result['msg']
+    assert engine.by_name('ray-worker')['Id'] == old
+    assert engine.names() == ['ray-worker']
+    assert dashboard.requests == []
+
+
+def test_joined_worker_that_cannot_reach_the_gcs_is_restored_after_the_timeout(run_module, engine, dashboard):
+    engine.add_image(JOINS, log=JOINED_LOG)
+    engine.add_image('ray:no-gcs', log=GCS_REFUSED_LOG)
+    old = engine.add_container('ray-worker', JOINS, labels={HASH_LABEL: 'hash-a'})
+
+    result = run_module(ray_container, joined_worker(engine, image='ray:no-gcs', config_hash='hash-b',
+                                                     health=unhealthy_quickly()))
+
+    assert result['failed'] is True and result['action'] == 'restored'
+    assert ("Ray has not said 'Ray runtime started.' in this run yet (it does once the head's GCS registered the node)"
+            in result['msg'])
+    assert 'Failed to connect to GCS at address %s:6379' % HEAD in result['msg']
+    assert engine.by_name('ray-worker')['Id'] == old
+
+
+def test_joined_counts_only_the_current_run_of_a_restarted_container(run_module, engine, dashboard):
+    """An earlier run's 'Ray runtime started.' says nothing about this one."""
+    engine.add_image(JOINS, log=GCS_REFUSED_LOG)
+    ident = engine.add_container('ray-worker', JOINS, labels={HASH_LABEL: 'hash-a'}, running=False)
+    engine.containers[ident]['log'] = [(fake_engine.STDOUT, b'Ray runtime started.\n', 0.0)]
+
+    result = run_module(ray_container, joined_worker(engine, health=unhealthy_quickly()))
+
+    assert result['failed'] is True and result['action'] == 'start_failed'
+    assert "Ray has not said 'Ray runtime started.' in this run yet" in result['msg']
+
+
 def test_container_without_a_hash_label_is_replaced(run_module, engine, dashboard):
     engine.add_container('ray-head', IMAGE_A, labels={})
 
