@@ -774,9 +774,9 @@ UFW_ROLE = "ufw"
 
 # Installed packages that the package docker_install_source would install conflicts with: apt would remove them
 # (and so stop every container of the engine they are) to install ours. Debian's docker.io declares
-# `Conflicts: docker-ce, docker-ce-cli, docker-ce-rootless-extras` (bookworm's 20.10.24), and needs Debian's containerd, which containerd.io conflicts with; Docker's
-# docker-ce and containerd.io conflict with docker.io and containerd; all of them ship /usr/bin/docker as
-# moby-engine and podman-docker do. Package -> (the engine it is, how to start it).
+# `Conflicts: docker-ce, docker-ce-cli, docker-ce-rootless-extras` (bookworm's 20.10.24), and needs Debian's
+# containerd, which containerd.io conflicts with; Docker's docker-ce and containerd.io conflict with docker.io and
+# containerd; all of them ship /usr/bin/docker as moby-engine and podman-docker do. Package -> (the engine it is, how to start it).
 _DOCKER_CE = ("Docker CE", "systemctl start docker")
 ENGINE_CONFLICTS = {
     "debian": (("docker-ce", _DOCKER_CE), ("docker-ce-cli", _DOCKER_CE), ("docker-ce-rootless-extras", _DOCKER_CE),
@@ -836,10 +836,12 @@ def check_engine_packages(node, facts):
     engine, start = found[0][1]
     names = ", ".join(name for name, _engine in found)
     socket = docker.get("socket") or "/var/run/docker.sock"
-    fix = ("start it (%s) - the collection never replaces an installed engine. If it listens on another socket, or "
-           "you mean to replace it, remove %s yourself first." % (start, names)) if start else (
-           "set docker_install_source: debian (Debian's docker.io runs on that containerd), or install and start the "
-           "engine you want yourself - the collection never replaces what is installed.")
+    if start:
+        fix = ("start it (%s) - the collection never replaces an installed engine. If it listens on another socket, or "
+               "you mean to replace it, remove %s yourself first." % (start, names))
+    else:
+        fix = ("set docker_install_source: debian (Debian's docker.io runs on that containerd), or install and start "
+               "the engine you want yourself - the collection never replaces what is installed.")
     return [Problem(
         node.host, None, None,
         "%s is installed but its engine does not answer on %s (%s); installing %s (docker_install_source=%s) "
@@ -888,6 +890,8 @@ def check_other_firewalls(node, facts):
             % (leave, "; nft delete table ".join("%s %s" % (t.get("family"), t.get("name")) for t in foreign), COEXIST),
             subject="Another firewall"))
     return problems
+
+
 def check_data_dir_facts(node, facts):
     """The data directory as it is on the node: missing, empty, made by the collection, or else refused."""
     path = data_dir(node, facts)

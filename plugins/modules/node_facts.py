@@ -802,7 +802,6 @@ class NodeFacts(object):
         gpus = parse_nvidia_smi(out)
         return gpus, True, None if gpus else 'nvidia-smi -L listed no GPU'
 
-
     # ------------------------------------------------------------------ sockets and directories
 
     def listeners(self):

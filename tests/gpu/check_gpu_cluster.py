@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, WizardSofts ML platform team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """End-to-end GPU check, for a machine with an NVIDIA GPU, its driver and Docker (not the test bed: it has none).
@@ -71,7 +70,7 @@ def host_gpus():
     if smi is None:
         return [], "nvidia-smi not found"
     try:
-        run = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30)
+        run = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return [], "nvidia-smi -L could not run: %s" % exc
     if run.returncode != 0:
@@ -116,12 +115,12 @@ def playbook(name, hosts, extra):
     command = [shutil.which("ansible-playbook") or "ansible-playbook", "-i", str(hosts),
                str(ROOT / "playbooks" / name), "--skip-tags", "firewall"] + list(extra)
     print("+ " + " ".join(command), flush=True)
-    return subprocess.run(command, cwd=str(ROOT), env=env).returncode
+    return subprocess.run(command, cwd=str(ROOT), env=env, check=False).returncode
 
 
 def run_probe():
     run = subprocess.run(["docker", "exec", "-i", CONTAINER, "python", "-"], input=PROBE, capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=300, check=False)
     for line in run.stdout.splitlines():
         if line.startswith("PROBE "):
             return json.loads(line[len("PROBE "):]), None
@@ -151,7 +150,7 @@ def compare(seen, host, expected_gpus):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--gpus", default="1", help="ray_head_num_gpus: a count or auto (default 1)")
     parser.add_argument("--image", default="rayproject/ray:2.60.0-gpu", help="a Ray image with CUDA")
     parser.add_argument("--memory", default="4GB")
@@ -173,7 +172,7 @@ def main(argv=None):
     if shutil.which("ansible-playbook") is None:
         print("ansible-playbook not found (activate the collection's .venv): nothing was deployed")
         return NO_PREREQUISITE
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         print("Docker does not answer on this machine (docker info failed): nothing was deployed")
         return NO_PREREQUISITE
 

@@ -429,6 +429,8 @@ def test_extra_args_may_not_pass_resources_or_labels():
     plan, problems, _w = evaluate({"server80": {"ray_worker_extra_args": ['--resources={"a": 1}']}})
     assert plan is None
     assert "remove --resources from ray_worker_extra_args and set ray_worker_resources instead" in problems[0].text()
+
+
 @pytest.mark.parametrize("run_tags, skip_tags, selected", [
     (["all"], [], {"docker", "ufw"}),                    # ansible-playbook site.yml
     ([], [], {"docker", "ufw"}),                         # no tags given at all
@@ -495,6 +497,8 @@ def test_every_conflict_names_an_engine_and_a_fix():
             assert text.startswith("Docker on server80: %s is installed but its engine does not answer on "
                                    "/run/docker.sock (%s)" % (engine, package)), text
             assert "Fix: " in text and "never replaces" in text
+
+
 # ---- the data directory: described, marked, pruned ----------------------------------------------------------
 
 def test_the_data_directory_is_marked_and_every_candidate_described():

@@ -40,14 +40,14 @@ def test_a_rejoined_worker_is_one_row_with_its_earlier_incarnation_counted():
 
     rows = _summary.node_rows(nodes, PLAN)
 
-    assert [(row["host"], row["state"], row["earlier"]) for row in rows] == [("server84", "ALIVE", 0),
-                                                                            ("server80", "ALIVE", 1)]
+    assert [(row["host"], row["state"], row["earlier"]) for row in rows] == [
+        ("server84", "ALIVE", 0), ("server80", "ALIVE", 1)]
 
 
 def test_a_dead_worker_without_an_alive_entry_is_shown_dead():
     rows = _summary.node_rows(recorded("nodes-worker-dead.json"), PLAN)
-    assert [(row["host"], row["state"], row["earlier"]) for row in rows] == [("server84", "ALIVE", 0),
-                                                                            ("server80", "DEAD", 0)]
+    assert [(row["host"], row["state"], row["earlier"]) for row in rows] == [
+        ("server84", "ALIVE", 0), ("server80", "DEAD", 0)]
 
 
 def test_the_head_comes_first_and_a_stranger_is_named_so():

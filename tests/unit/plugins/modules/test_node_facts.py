@@ -756,8 +756,8 @@ def test_the_nftables_ruleset_in_force_is_read_as_tables_and_chains(run_module, 
     ('not json\n', '', 0, 'firewall: nft -j list ruleset: Expecting value: line 1 column 1 (char 0)'),
     ('{"tables": []}\n', '', 0, 'firewall: nft -j list ruleset: no "nftables" list in the output of nft -j list ruleset'),
 ])
-def test_an_nftables_ruleset_that_cannot_be_read_is_null_with_a_warning(run_module, engine, tools, root, stdout,
-                                                                         stderr, rc, warning):
+def test_an_nftables_ruleset_that_cannot_be_read_is_null_with_a_warning(
+        run_module, engine, tools, root, stdout, stderr, rc, warning):
     tools.install('nft', stdout, stderr, rc=rc)
 
     node = facts(run_module, engine, root)

@@ -199,8 +199,8 @@ def test_a_container_without_devices_sends_and_stores_none(run_module, engine, d
     assert 'device_requests' not in json.loads(body['Labels'][CONFIG_LABEL])
 
 
-def test_new_device_requests_with_their_hash_replace_the_container_and_the_same_ones_do_not(run_module, engine,
-                                                                                           dashboard):
+def test_new_device_requests_with_their_hash_replace_the_container_and_the_same_ones_do_not(
+        run_module, engine, dashboard):
     old = run_module(ray_container, head(engine, dashboard))['container_id']
 
     gpu = run_module(ray_container, head(engine, dashboard, device_requests=GPUS, config_hash='hash-gpu'))
@@ -754,8 +754,8 @@ def test_files_are_written_0600_and_their_content_never_returned(run_module, eng
     assert again['paths'] == []
 
 
-def test_a_directory_it_creates_gets_the_marker_once_and_the_container_is_not_touched(run_module, engine, dashboard,
-                                                                                     tmp_path):
+def test_a_directory_it_creates_gets_the_marker_once_and_the_container_is_not_touched(
+        run_module, engine, dashboard, tmp_path):
     data = tmp_path / 'ray'
     marker = data / '.wizardsofts-ray'
     directories = [dict(path=str(data), owner=os.getuid(), group=os.getgid(), mode='0750', marker='.wizardsofts-ray')]
