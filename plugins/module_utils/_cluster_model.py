@@ -19,7 +19,6 @@ import re
 
 from ansible_collections.wizardsofts.ray.plugins.module_utils import _accelerators, _data_dir, _ufw
 from ansible_collections.wizardsofts.ray.plugins.module_utils._sizes import SIZE_HINT, SizeError, parse_size
-from ansible_collections.wizardsofts.ray.plugins.module_utils._token_rotation import AUTH_LABEL, auth_label
 
 HEAD = "head"
 WORKER = "worker"
@@ -1012,7 +1011,7 @@ def container_plan(node, head, token_sha, facts=None):
             ROLE_LABEL: node.role,
             "io.wizardsofts.ray.version": str(node.get("ray_cluster_version")),
             # A new token must restart the node: the label changes with it, without revealing it.
-            AUTH_LABEL: auth_label(token_sha) if auth else "disabled",
+            "io.wizardsofts.ray.auth": ("token-sha256:" + token_sha[:16]) if auth else "disabled",
         },
         "binds": ["%s/%s:%s" % (base, _data_dir.SESSION_SUBDIR, SESSION_IN_CONTAINER), "%s:%s:ro" % (secrets, SECRETS_IN_CONTAINER)],
         "user": str(node.get("ray_cluster_container_user")),
