@@ -88,9 +88,9 @@ def fresh(testbed):
     vcpus = int(testbed.exec(WORKER, "nproc").stdout)
     meminfo = testbed.exec(WORKER, "cat", "/proc/meminfo").stdout
     memory = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M).group(1)) * 1024
-    nodes = {name: testbed.inventory() for name in ("cpus", "memory", "snap", "unreachable_head", "gpus")}
+    nodes = {name: testbed.inventory()
+             for name in ("cpus", "memory", "snap", "unreachable_head", "gpus", "foreign_data")}
     nodes["gpus"].host(WORKER)["ray_worker_num_gpus"] = 1
-    nodes = {name: testbed.inventory() for name in ("cpus", "memory", "snap", "unreachable_head", "foreign_data")}
     nodes["cpus"].host(WORKER)["ray_worker_container_cpus"] = vcpus + 1
     nodes["memory"].host(WORKER)["ray_worker_memory"] = "100TiB"
     nodes["snap"].group_vars["ray_cluster_data_dir"] = "/opt/ray"
