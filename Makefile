@@ -81,6 +81,10 @@ test: $(TEST_PREREQUISITES)
 	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(addprefix -o ,$(TEST_PREREQUISITES)) \
 	  $(addprefix timed-,$(TEST_PARTS))
 
+# Each suite ends with its ten slowest tests (the molecule scenarios' verifiers too: `durations` in their
+# molecule.yml), so where the time of `make test` goes is in every run's log.
+PYTEST_REPORT := --durations=10
+
 timed-%:
 	@start=$$(date +%s); \
 	if $(MAKE) --no-print-directory $(addprefix -o ,$(TEST_PREREQUISITES)) $*; then \
@@ -88,7 +92,7 @@ timed-%:
 	else echo "make test: $* FAILED after $$(( $$(date +%s) - start )) s"; exit 1; fi
 
 unit: venv host-tools
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest $(PYTEST_REPORT) tests/unit
 
 # ansible-lint (production profile, .ansible-lint), then the documentation of every plugin and role entry point
 # as antsibull-docs renders it (references such as O(...) and P(...) must point at something that exists).
@@ -125,7 +129,7 @@ sanity: venv
 # The preflight cases of issue 5 (docs/preflight.md) against local server containers on
 # 198.18.88.0/24, created and destroyed by the suite itself.
 preflight-test: venv host-tools images
-	$(BIN)/pytest tests/integration/preflight
+	$(BIN)/pytest $(PYTEST_REPORT) tests/integration/preflight
 
 molecule: venv images
 	$(BIN)/molecule test -s default
@@ -148,7 +152,7 @@ awx-unit: venv
 	$(BIN)/ansible-playbook --syntax-check awx/configure.yml
 
 awx-runner-test: venv images
-	$(BIN)/pytest tests/integration/awx_runner
+	$(BIN)/pytest $(PYTEST_REPORT) tests/integration/awx_runner
 
 awx-test: awx-unit awx-runner-test
 

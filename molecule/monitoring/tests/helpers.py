@@ -64,9 +64,10 @@ def alerts(name):
     return [alert for alert in prometheus_api("/api/v1/alerts")["alerts"] if alert["labels"]["alertname"] == name]
 
 
-def run_playbook(playbook, *args):
+def run_playbook(playbook, *args, env=None):
     """ansible-playbook from the project directory against the scenario's inventory, as a user would."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT_DIR / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT_DIR / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+               **(env or {}))
     return subprocess.run(
         ["ansible-playbook", "-i", str(INVENTORY), playbook, *args],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900, check=False,

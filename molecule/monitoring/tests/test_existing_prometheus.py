@@ -57,7 +57,10 @@ def operators_prometheus():
 
 @pytest.fixture(scope="module", name="existing_run")
 def existing_run_fixture(operators_prometheus):
-    return run_playbook("monitoring.yml", "--limit", "prometheus", "-e", "monitoring_mode=existing", "--diff")
+    # The whole file as the diff's context: the operator's job, with its password, is shown, not just the lines
+    # around the Ray job's change (3 by default, which may or may not reach it).
+    return run_playbook("monitoring.yml", "--limit", "prometheus", "-e", "monitoring_mode=existing", "--diff",
+                        env={"ANSIBLE_DIFF_CONTEXT": "1000"})
 
 
 def test_the_diff_shows_the_ray_job_and_never_the_operators_password(existing_run):
