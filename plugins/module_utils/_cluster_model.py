@@ -85,7 +85,9 @@ OBJECT_STORE_MINIMUM_BYTES = 75 * 1024 * 1024
 # Ray releases before this one have published CVEs (CVE-2025-62593 < 2.52, CVE-2026-27482 < 2.54).
 VERSION_FLOOR = (2, 54, 0)
 TOKEN_MIN_LENGTH = 32
-_TOKEN_CHARACTERS = re.compile(r"^[A-Za-z0-9._~+/=-]+$")
+# fullmatch, not match with $: `$` also matches before a final newline, and `openssl rand -hex 32 | ansible-vault
+# encrypt_string --stdin-name ...` gives a token that ends in one (no HTTP header can carry it).
+_TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~+/=-]+")
 WORLD_SOURCES = ("0.0.0.0/0", "::/0", "any")
 # Every firewall rule the collection adds carries this at the start of its comment: it is how the rules
 # of the collection are told from the operator's (kept, never touched).
@@ -481,13 +483,13 @@ def check_container_user(node):
 def check_token(node, token):
     if node.get("ray_cluster_auth_mode") != "token":
         return []
-    if token is None or len(str(token)) < TOKEN_MIN_LENGTH or not _TOKEN_CHARACTERS.match(str(token)):
+    if token is None or len(str(token)) < TOKEN_MIN_LENGTH or not _TOKEN_CHARACTERS.fullmatch(str(token)):
         return [Problem(
             node.host, "ray_cluster_auth_token", None,
             "is %d characters long, or holds characters other than letters, digits and ._~+/=- (an HTTP "
             "header carries it): a token must be at least %d of those" % (len(str(token or "")), TOKEN_MIN_LENGTH),
             "unset it to use the one generated in ray_cluster_auth_token_file=%s, or set a longer one (for "
-            "example `openssl rand -hex 32`) in an Ansible Vault-encrypted variable."
+            "example `openssl rand -hex 32 | tr -d '\\n'`, without its newline) in an Ansible Vault-encrypted variable."
             % node.get("ray_cluster_auth_token_file"), show_value=False)]
     return []
 
