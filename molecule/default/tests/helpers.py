@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -43,6 +44,15 @@ def run_playbook(playbook, *args, env=None):
         ["ansible-playbook", "-i", str(INVENTORY), playbook, *args],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900,
     )
+
+
+# A PLAY RECAP line: host, changed, unreachable, failed.
+RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)", re.M)
+
+
+def changed_per_host(output):
+    """{host: changed} from a playbook's PLAY RECAP."""
+    return {m["host"]: int(m["changed"]) for m in RECAP.finditer(output)}
 
 
 TOKEN_FILE = INVENTORY / ".ray_auth_token"

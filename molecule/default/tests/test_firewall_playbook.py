@@ -4,18 +4,11 @@ The scenario's nodes are reached as `wizardsofts`, root only through sudo (ansib
 the inventory), like the seed's servers.
 """
 
-import re
-
 import pytest
 
-from helpers import NODES, node_exec, run_playbook
+from helpers import NODES, changed_per_host, node_exec, run_playbook
 
-RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)", re.M)
 UNRELATED_RULE = "2222/tcp"
-
-
-def changed_per_host(output):
-    return {m["host"]: int(m["changed"]) for m in RECAP.finditer(output)}
 
 
 def test_without_become_the_firewall_play_stops_with_a_clear_message():
