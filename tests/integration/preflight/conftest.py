@@ -222,6 +222,9 @@ class Testbed:
     def inventory(self, case=None) -> Inventory:
         inventory = Inventory()
         inventory.all_vars["ray_cluster_auth_token_file"] = str(self.token_file)
+        # Each run writes its inventory to a new directory; the CLI environment file a deploy writes stays in one
+        # place, as it does for an operator's inventory, so a rerun finds it unchanged.
+        inventory.all_vars["ray_cluster_client_env_file"] = str(self.tmp / "ray-client.env")
         return inventory.apply(case) if case else inventory
 
     def run(self, inventory: Inventory, playbook: str = "site.yml", *options: str) -> Run:
