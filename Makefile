@@ -52,11 +52,11 @@ host-tools:
 docker-engine:
 	testbed/ensure_docker_engine.sh
 
-# Images are cached by a hash of their inputs: this is quick when nothing changed.
+# Images are cached by a hash of their inputs: this is quick when nothing changed. The partial file is the
+# shell's own (its PID), so two suites started at once (make molecule & make preflight-test) do not race on it.
 images: docker-engine
 	mkdir -p .cache
-	testbed/images/build.sh > $(IMAGES_VARS).partial
-	mv $(IMAGES_VARS).partial $(IMAGES_VARS)
+	partial=$(IMAGES_VARS).$$$$.partial; testbed/images/build.sh > $$partial; mv $$partial $(IMAGES_VARS)
 	cp $(IMAGES_VARS) $(SANDBOX_IMAGES_VARS)
 	cp $(IMAGES_VARS) $(MOLECULE_IMAGES_VARS)
 
@@ -206,8 +206,8 @@ DAY2_IMAGES_VARS := molecule/day2/inventory/group_vars/all/testbed_images.yml
 
 day2-images: images
 	mkdir -p .cache
-	RAY_PREVIOUS_VERSION=$(DAY2_PREVIOUS_RAY_VERSION) testbed/images/build.sh > .cache/day2_testbed_images.yml.partial
-	mv .cache/day2_testbed_images.yml.partial $(DAY2_IMAGES_VARS)
+	partial=.cache/day2_testbed_images.yml.$$$$.partial; \
+	  RAY_PREVIOUS_VERSION=$(DAY2_PREVIOUS_RAY_VERSION) testbed/images/build.sh > $$partial; mv $$partial $(DAY2_IMAGES_VARS)
 
 day2-test: venv day2-images
 	$(BIN)/molecule test -s day2
