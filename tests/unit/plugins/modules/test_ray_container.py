@@ -221,8 +221,10 @@ def test_fresh_create_that_never_gets_healthy_leaves_nothing(run_module, engine,
     assert result['container_id'] is None
     assert engine.containers == {}
     msg = result['msg']
-    assert re.match(r'ray-head on %s: the new container did not become healthy \(waited [\d.]+ s of at most 1 s: HTTP 503 '
-                    % re.escape(HEAD), msg), msg
+    # The last health answer before the deadline: the dashboard's 503, or, when the machine is loaded and the last
+    # request gets only what is left of the second, no answer in time (seen once in make unit beside a Ray suite).
+    assert re.match(r'ray-head on %s: the new container did not become healthy \(waited [\d.]+ s of at most 1 s: '
+                    r'(HTTP 503 |no answer within )' % re.escape(HEAD), msg), msg
     assert 'Ray said:\nUsage stats collection is disabled.\nValueError: Invalid --object-store-memory' in msg
     assert 'Removed it; the node has no container ray-head, as before.' in msg
     assert result['logs'] == ''.join(line for _stream, line in BROKEN_LOG).rstrip('\n')
