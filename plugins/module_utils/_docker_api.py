@@ -11,6 +11,11 @@ Every path is sent under API version 1.41, which Docker 20.10 and every newer en
   POST /containers/create?name=NAME    -> 201 {"Id": ..., "Warnings": [...]}
   POST /containers/ID/start, /stop?t=N -> 204; 304 when it already runs / is already stopped
   POST /containers/ID/rename?name=NEW  -> 204
+  POST /containers/ID/update           -> 200 {"Warnings": [...]} (here: a new RestartPolicy)
+  POST /containers/ID/exec             -> 201 {"Id": EXEC}; POST /exec/EXEC/start {"Detach": false} -> 200 and the
+                                       command's output in the 8-byte-header stream format until it ends (the engine
+                                       takes the connection over, sends no length and closes it at the end);
+                                       GET /exec/EXEC/json -> {"Running": ..., "ExitCode": ...}
   DELETE /containers/ID?force=1        -> 204
   GET  /containers/ID/logs?stdout=1&stderr=1&tail=N[&since=SECONDS.NANOS] -> the log, in the 8-byte-header stream
                                        format without a TTY; since keeps only lines written at or after that time
@@ -242,6 +247,30 @@ class DockerAPI(object):
 
     def rename_container(self, ident, new_name):
         self.request('POST', '/containers/%s/rename' % _quoted(ident), query={'name': new_name})
+
+    def update_restart_policy(self, ident, policy):
+        """Set a container's restart policy ({"Name": "no"}, or one read from HostConfig.RestartPolicy)."""
+        self._json('POST', '/containers/%s/update' % _quoted(ident), body={'RestartPolicy': dict(policy)})
+
+    def exec_run(self, ident, argv, timeout):
+        """Run argv in the running container (its user, environment and working directory), without a TTY or stdin.
+
+        Returns (exit code, or None when the engine does not know it yet; stdout and stderr as text). timeout bounds
+        the whole run: a command still running then raises DockerAPIError (status None) and is left to end with
+        the container.
+        """
+        created = self._json('POST', '/containers/%s/exec' % _quoted(ident),
+                             body={'AttachStdin': False, 'AttachStdout': True, 'AttachStderr': True, 'Tty': False,
+                                   'Cmd': list(argv)})
+        exec_id = created['Id']
+        _status, data = self.request('POST', '/exec/%s/start' % _quoted(exec_id), body={'Detach': False, 'Tty': False},
+                                     timeout=timeout)
+        if _looks_multiplexed(data):
+            data = demultiplex(data)
+        # The output ends when the command closed its streams, which is when it exits (or just before).
+        state = self._json('GET', '/exec/%s/json' % _quoted(exec_id))
+        code = None if state.get('Running') else state.get('ExitCode')
+        return code, data.decode('utf-8', 'replace')
 
     def remove_container(self, ident, force=True):
         """Remove (force: even while it runs); True when removed, False when there was no such container."""

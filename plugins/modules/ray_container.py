@@ -30,6 +30,9 @@ description:
     whether the restored container is healthy again.
   - A C(NAME-previous) left by a run that was killed half-way is renamed back to NAME first when NAME does not
     exist, and the run goes on from there.
+  - With O(drain.deadline) above 0, a running container that is about to be stopped (replaced, or removed with
+    O(state=absent)) is drained first through Ray's own drain mechanism, so that the tasks running on its node can
+    finish; see O(drain).
   - "Health (O(health.kind)): V(gcs) asks the dashboard's C(/api/gcs_healthz) until it says C(success) (a head);
     V(member) asks the head's C(/api/v0/nodes) until it lists an ALIVE node with the IP O(health.node_ip) whose node
     ID was not ALIVE before this module started the container (a worker; Ray gives a restarted node a new ID, so
@@ -249,6 +252,52 @@ options:
     type: list
     elements: path
     default: []
+  drain:
+    description:
+      - Drain the container's Ray node before the container is stopped, for a Ray worker. Skipped in check mode and
+        for a container that does not run.
+      - "The module first sets the container's restart policy to V(no) (a raylet that ends by itself must not get
+        the container restarted into a new node; a container that is brought back after a failed replacement gets
+        its policy back), then runs Ray's Python in the container (C(docker exec), so it uses the container's own
+        token and TLS settings, and nothing secret is in its arguments): it finds the ALIVE node with the IP
+        O(health.node_ip) in the GCS at O(drain.gcs_address) and asks the GCS to drain it with the reason
+        C(DRAIN_NODE_REASON_PREEMPTION), the message O(drain.message) and the deadline O(drain.deadline)."
+      - "Ray then schedules no new task on the node, lets the running ones go on, and once the node is idle (no
+        task, no actor, an empty object store) the raylet leaves the cluster by itself: the GCS lists the node DEAD
+        with the death reason C(AUTOSCALER_DRAIN_PREEMPTED) and the message. The module waits for that, or for the
+        deadline, whichever comes first, then stops the container as it would have without a drain. What still
+        runs at the deadline is stopped with the container (Ray retries tasks that have retries left)."
+      - A node the GCS does not list as an ALIVE worker (the container is restarting, or the head runs another
+        cluster) is not drained. A drain that Ray refuses or that fails does not stop the run; it is a warning,
+        as is a deadline reached while the node was still busy.
+    type: dict
+    default: {}
+    version_added: 0.4.0
+    suboptions:
+      deadline:
+        description:
+          - Seconds the node gets to finish its work, counted from the drain request. V(0) does not drain.
+        type: float
+        default: 0
+      gcs_address:
+        description:
+          - The head's GCS as C(HOST:PORT), as the container reaches it. Required when O(drain.deadline) is above 0,
+            as is O(health.node_ip).
+        type: str
+      message:
+        description:
+          - The reason Ray records for the node's death (the state API shows "Terminated due to preemption:
+            MESSAGE"). Say who stops the node and why.
+        type: str
+        default: "wizardsofts.ray: the node's container is stopped"
+      sleep:
+        description: Seconds between two looks at the node in the GCS while it drains.
+        type: float
+        default: 0.5
+      python:
+        description: Ray's Python interpreter in the container.
+        type: str
+        default: python
   health:
     description:
       - How to tell that the container's Ray node is up.
@@ -402,6 +451,18 @@ EXAMPLES = r"""
     name: ray-worker
     state: absent
   become: true
+
+- name: Remove a worker, letting its running tasks finish first (up to 60 s)
+  wizardsofts.ray.ray_container:
+    name: ray-worker
+    state: absent
+    health:
+      node_ip: "{{ ansible_host }}"
+    drain:
+      deadline: 60
+      gcs_address: 10.0.0.84:6379
+      message: "scale-in: {{ inventory_hostname }} leaves the cluster"
+  become: true
 """
 
 RETURN = r"""
@@ -446,6 +507,50 @@ paths:
   elements: str
   returned: always
   sample: [/etc/ray/token]
+drain:
+  description:
+    - What the drain of the stopped container's Ray node did (O(drain)); V(null) when there was none to do (no
+      O(drain.deadline), nothing running, or check mode).
+  type: dict
+  returned: always
+  version_added: 0.4.0
+  contains:
+    outcome:
+      description:
+        - V(drained) (the node left the cluster by itself), V(deadline) (it was still busy at the deadline),
+          V(not_member) (the GCS lists no ALIVE worker with the IP), V(rejected) (Ray refused the drain), V(error)
+          (the drain could not be asked for, for example the GCS did not answer).
+      type: str
+      sample: drained
+    node_id:
+      description: The Ray node drained (hex), if one was found.
+      type: str
+      sample: 1f93c0825d8e4cbd5b2a1e6d77ab4ca4b3f83da4a3d7ec6fb43ea3e0
+    elapsed:
+      description: Seconds from the start of the drain program until the node left or the deadline passed.
+      type: float
+      sample: 4.215
+    death_reason:
+      description: The death reason the GCS recorded for the node once it left (V(drained) only).
+      type: str
+      sample: AUTOSCALER_DRAIN_PREEMPTED
+    death_message:
+      description: The message the GCS recorded with it, O(drain.message) after a drain.
+      type: str
+      sample: "wizardsofts.ray remove_worker.yml: server81 leaves the cluster"
+    activity:
+      description: What Ray last said keeps the node busy, while it was still ALIVE (empty when Ray says nothing).
+      type: list
+      elements: str
+      sample: ["Busy workers on node."]
+    deadline:
+      description: O(drain.deadline).
+      type: float
+      sample: 60
+    msg:
+      description: The drain in one sentence.
+      type: str
+      sample: "Ray node 1f93c0825d8e drained and left after 4.2 s (AUTOSCALER_DRAIN_PREEMPTED: ...)"
 logs:
   description: The last 40 log lines of the container that did not get healthy.
   type: str
@@ -476,6 +581,7 @@ from ansible_collections.wizardsofts.ray.plugins.module_utils._data_dir import m
 from ansible_collections.wizardsofts.ray.plugins.module_utils._deadline import poll
 from ansible_collections.wizardsofts.ray.plugins.module_utils._docker_api import DockerAPI, DockerAPIError, since_value
 from ansible_collections.wizardsofts.ray.plugins.module_utils._ray_dashboard import DashboardError, RayDashboard
+from ansible_collections.wizardsofts.ray.plugins.module_utils import _ray_drain
 
 HASH_LABEL = 'io.wizardsofts.ray.config-hash'
 CONFIG_LABEL = 'io.wizardsofts.ray.config'
@@ -535,6 +641,7 @@ class RayContainerParams(object):
         self.files = params['files']
         self.absent_paths = params['absent_paths']
         self.health = params['health']
+        self.drain = params['drain']
 
     @property
     def node_ip(self):
@@ -598,6 +705,15 @@ class RayContainerParams(object):
             found.append('health.connect_timeout must be more than 0')
         if health['url'] and urlsplit(health['url']).scheme not in ('http', 'https'):
             found.append('health.url must be an http:// or https:// URL, got %s' % health['url'])
+        drain = self.drain
+        if drain['deadline'] < 0 or drain['sleep'] <= 0:
+            found.append('drain.deadline must not be negative and drain.sleep must be more than 0')
+        if drain['deadline'] > 0:
+            if not drain['gcs_address'] or ':' not in drain['gcs_address']:
+                found.append('drain.gcs_address must be the GCS as HOST:PORT when drain.deadline is above 0, got %r'
+                             % drain['gcs_address'])
+            if not health['node_ip']:
+                found.append('health.node_ip is required when drain.deadline is above 0 (the node to drain)')
         return found
 
     def stored_config(self):
@@ -1037,7 +1153,7 @@ class RayContainerManager(object):
         self.started = time.monotonic()
         self.paths = None
         self.result = dict(changed=False, action='none', container_id=None, config_hash=None,
-                           previous_config_hash=None, health=None, paths=[])
+                           previous_config_hash=None, health=None, paths=[], drain=None)
         self._diff_before = None
 
     # -- helpers
@@ -1103,12 +1219,55 @@ class RayContainerManager(object):
             return self._finish(changed=changed, action='remove' if found else 'none',
                                 msg='%s: would remove %s' % (p.name, self._names(found)) if found
                                 else '%s: no container to remove' % p.name)
+        if current is not None:
+            self._drain(current)
         for container in found:
             self.api.stop_container(container['Id'], p.stop_timeout)
             self.api.remove_container(container['Id'])
         return self._finish(changed=changed, action='removed' if found else 'none',
-                            msg='%s: removed %s' % (p.name, self._names(found)) if found
+                            msg='%s: removed %s%s' % (p.name, self._names(found), self._drain_note()) if found
                             else '%s: no container to remove' % p.name)
+
+    # -- drain
+
+    def _drain(self, container):
+        """Drain the container's Ray node before it is stopped (drain option); returns the restart policy to give
+        back to the container if it is started again, or None when it was left alone."""
+        drain = self.params.drain
+        state = container.get('State') or {}
+        if not drain['deadline'] or not is_running(container) or state.get('Restarting'):
+            return None
+        deadline = drain['deadline']
+        policy = dict((container.get('HostConfig') or {}).get('RestartPolicy') or {'Name': 'no'})
+        try:
+            if policy.get('Name') not in ('', 'no'):
+                # A raylet that ends by itself after the drain can end `ray start --block`: Docker must not start
+                # the container again as a new, empty node before it is stopped.
+                self.api.update_restart_policy(container['Id'], {'Name': 'no'})
+        except DockerAPIError as exc:
+            outcome = _ray_drain.Outcome.failed('the restart policy could not be set to no first: %s' % exc)
+            policy = None
+        else:
+            argv = _ray_drain.program_argv(drain['python'], drain['gcs_address'], self.params.health['node_ip'],
+                                           drain['message'], deadline, drain['sleep'])
+            try:
+                code, output = self.api.exec_run(container['Id'], argv, _ray_drain.exec_timeout(deadline))
+            except DockerAPIError as exc:
+                outcome = _ray_drain.Outcome.failed('running Ray\'s Python in the container failed: %s' % exc)
+            else:
+                outcome = _ray_drain.Outcome.parse(output, code)
+        self.result['drain'] = outcome.as_dict(deadline)
+        if outcome.needs_warning:
+            self.module.warn('%s: %s' % (self._where(), outcome.summary(deadline)))
+        return policy
+
+    def _drain_note(self):
+        return ' (%s)' % self.result['drain']['msg'] if self.result['drain'] else ''
+
+    def _give_back_restart_policy(self, ident, policy):
+        """A drained container that is started again keeps its own restart policy (Docker's restarts after a crash)."""
+        if policy and policy.get('Name') not in ('', 'no'):
+            self.api.update_restart_policy(ident, policy)
 
     @staticmethod
     def _names(containers):
@@ -1229,12 +1388,14 @@ class RayContainerManager(object):
         p = self.params
         exclude = self.health.alive_ids()
         self.result['changed'] = True
+        policy = self._drain(old)
         self.api.stop_container(old['Id'], p.stop_timeout)
         if stale is not None:
             self.api.remove_container(stale['Id'])
         try:
             self.api.rename_container(old['Id'], p.previous_name)
         except DockerAPIError:
+            self._give_back_restart_policy(old['Id'], policy)
             self.api.start_container(old['Id'])
             raise
         new_id, seen, outcome = self._start_new(exclude)
@@ -1242,8 +1403,9 @@ class RayContainerManager(object):
             self.api.remove_container(old['Id'])
             return self._finish(action='replaced', container_id=new_id, config_hash=p.config_hash,
                                 health=seen.text,
-                                msg='%s: replaced (hash %s -> %s), healthy after %.2fs: %s'
-                                % (self._where(), container_hash(old), p.config_hash, outcome.elapsed, seen.text))
+                                msg='%s: replaced (hash %s -> %s), healthy after %.2fs: %s%s'
+                                % (self._where(), container_hash(old), p.config_hash, outcome.elapsed, seen.text,
+                                   self._drain_note()))
 
         logs = self._logs(new_id) if new_id else '(no container was started)'
         failure = ('%s: the new container did not become healthy (waited %s of at most %s: %s). Ray said:\n%s\n'
@@ -1255,6 +1417,7 @@ class RayContainerManager(object):
                 # create may have left a container behind under NAME before start failed.
                 self.api.remove_container(p.name)
             self.api.rename_container(old['Id'], p.name)
+            self._give_back_restart_policy(old['Id'], policy)
             # Started even if it was found stopped: state=present wants a Ray node here, and a container
             # recovered from an interrupted run was stopped by that run, not by a person.
             restore_exclude = self.health.alive_ids()
@@ -1344,6 +1507,13 @@ def main():
                 connect_timeout=dict(type='float', default=5),
                 validate_certs=dict(type='bool', default=True),
             ), required_if=[('kind', 'gcs', ('url',)), ('kind', 'member', ('url', 'node_ip'))]),
+            drain=dict(type='dict', default={}, apply_defaults=True, options=dict(
+                deadline=dict(type='float', default=0),
+                gcs_address=dict(type='str'),
+                message=dict(type='str', default="wizardsofts.ray: the node's container is stopped"),
+                sleep=dict(type='float', default=0.5),
+                python=dict(type='str', default=_ray_drain.DEFAULT_PYTHON),
+            )),
         ),
         required_if=[('state', 'present', ('image', 'config_hash'))],
         supports_check_mode=True,

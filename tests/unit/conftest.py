@@ -19,6 +19,7 @@ import sys
 import threading
 
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -302,6 +303,42 @@ def netns_python():
     return python_in_netns
 
 
+# ----------------------------------------------------------------------------- a GCS for the drain program
+
+FAKE_RAY = HERE / 'fixtures' / 'fake-ray'
+
+
+class FakeGcs(object):
+    """The scenario of the stand-in Ray (fixtures/fake-ray/ray/_raylet.py) and the calls the program made to it.
+
+    env() is what a process needs to import the stand-in instead of Ray and play this scenario.
+    """
+
+    def __init__(self, directory):
+        self.path = directory / 'gcs.json'
+        self.set(nodes=[])
+
+    def set(self, **scenario):
+        self.path.write_text(json.dumps(scenario), encoding='utf-8')
+        calls = pathlib.Path(str(self.path) + '.calls')
+        if calls.exists():
+            calls.unlink()
+
+    def calls(self):
+        calls = pathlib.Path(str(self.path) + '.calls')
+        if not calls.exists():
+            return []
+        return [json.loads(line) for line in calls.read_text(encoding='utf-8').splitlines()]
+
+    def env(self):
+        return {'PYTHONPATH': str(FAKE_RAY), 'WSRAY_FAKE_GCS': str(self.path)}
+
+
+@pytest.fixture
+def fake_gcs(tmp_path):
+    return FakeGcs(tmp_path)
+
+
 # ----------------------------------------------------------------------------- running modules
 
 class ModuleRunner(object):
@@ -314,6 +351,9 @@ class ModuleRunner(object):
         args = dict(args)
         if check_mode:
             args['_ansible_check_mode'] = True
+        # A module runs in a process of its own: the warnings of earlier runs in this test process are not its own.
+        ansible_warnings._global_warnings.clear()
+        ansible_warnings._global_deprecations.clear()
         self._capsys.readouterr()
         with patch_module_args(args):
             with pytest.raises(SystemExit):

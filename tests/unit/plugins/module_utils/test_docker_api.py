@@ -4,8 +4,9 @@
 
 FakeDockerEngine answers the Engine API v1.41 endpoints the collection uses, the way Docker 20.10+ does (statuses,
 {"message": ...} errors, 304 for a start of a running or a stop of a stopped container, the multiplexed log stream
-with 8-byte frame headers sent chunked), and keeps its containers in a dict. test_ray_container.py loads it from
-this file.
+with 8-byte frame headers sent chunked, an exec's output sent without a length on a connection closed at its end),
+and keeps its containers in a dict. An exec runs its command for real, on this machine, with the container's
+environment (plus exec_env). test_ray_container.py loads it from this file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import shutil
 import socket
 import socketserver
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,6 +39,8 @@ from ansible_collections.wizardsofts.ray.plugins.module_utils._docker_api import
 
 API_PREFIX = '/v1.41'
 STDOUT, STDERR = 1, 2
+# Marks an answer the handler writes on the bare connection (an exec's output).
+RAW = b'\0raw\0'
 
 
 class _UnixHTTPServer(http.server.ThreadingHTTPServer):
@@ -70,7 +75,9 @@ class FakeDockerEngine(object):
     writes() are the ones that are not GET. add_image(name, log=[(stream, line), ...]) makes an image known; every
     start of a container from it appends those lines to the container's log, as the process would print them.
     on_change(engine) is called after every change of a container's state. fail[(method, action)] = (status,
-    message) makes that request fail, action being e.g. 'create', 'start', 'rename'.
+    message) makes that request fail, action being e.g. 'create', 'start', 'rename', 'update', 'exec'.
+    execs lists (container name, argv, exit code) of every command run with exec; exec_env is added to their
+    environment.
     """
 
     def __init__(self):
@@ -83,6 +90,9 @@ class FakeDockerEngine(object):
         self.fail = {}
         self.on_change = None
         self.starts = 0
+        self.execs = []
+        self.exec_env = {}
+        self._exec_runs = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._server = _UnixHTTPServer(self.socket_path, self._handler_class())
@@ -179,7 +189,7 @@ class FakeDockerEngine(object):
             raise EngineAnswer(status, message)
 
     def answer(self, method, raw_path, body):
-        """(status, content_type, body bytes or list of chunks) for one request."""
+        """(status, content_type, body bytes, list of chunks, or RAW + bytes) for one request."""
         parts = urlsplit(raw_path)
         if not parts.path.startswith(API_PREFIX + '/'):
             raise EngineAnswer(400, 'this fake engine only answers under %s, got %s' % (API_PREFIX, parts.path))
@@ -187,7 +197,25 @@ class FakeDockerEngine(object):
         query = dict((key, values[-1]) for key, values in parse_qs(parts.query).items())
         with self._lock:
             self.requests.append((method, path, query, body))
-            return self._route(method, path, query, body)
+            started = re.match(r'^/exec/([^/]+)/start$', path)
+            if not (started and method == 'POST'):
+                return self._route(method, path, query, body)
+            run = self._exec_runs.get(unquote(started.group(1)))
+            if run is None:
+                raise EngineAnswer(404, 'No such exec instance: %s' % started.group(1))
+        # The command runs outside the lock, as long as it takes, like a real one.
+        return self._exec_start(run)
+
+    def _exec_start(self, run):
+        container = self.containers[run['container']]
+        env = dict(item.split('=', 1) for item in container['Config']['Env'])
+        env.update(self.exec_env)
+        env.setdefault('PATH', os.environ.get('PATH', '/usr/bin:/bin'))
+        process = subprocess.run(run['argv'], env=env, capture_output=True, timeout=120, check=False)
+        run.update(Running=False, ExitCode=process.returncode)
+        self.execs.append((container['Name'].lstrip('/'), run['argv'], process.returncode))
+        return 200, 'application/vnd.docker.raw-stream', RAW + frames(
+            [(STDOUT, process.stdout), (STDERR, process.stderr)])
 
     def _route(self, method, path, query, body):
         if (method, path) == ('GET', '/_ping'):
@@ -210,7 +238,13 @@ class FakeDockerEngine(object):
                 raise EngineAnswer(404, 'No such image: %s' % name)
             image = self.images[name]
             return self._json({'Id': image['Id'], 'RepoTags': image['RepoTags']})
-        match = re.match(r'^/containers/([^/]+)(?:/(json|start|stop|rename|logs))?$', path)
+        match = re.match(r'^/exec/([^/]+)/json$', path)
+        if match and method == 'GET':
+            run = self._exec_runs.get(unquote(match.group(1)))
+            if run is None:
+                raise EngineAnswer(404, 'No such exec instance: %s' % match.group(1))
+            return self._json({'ID': match.group(1), 'Running': run['Running'], 'ExitCode': run['ExitCode']})
+        match = re.match(r'^/containers/([^/]+)(?:/(json|start|stop|rename|logs|update|exec))?$', path)
         if not match:
             raise EngineAnswer(404, 'page not found')
         ref, action = unquote(match.group(1)), match.group(2)
@@ -224,6 +258,9 @@ class FakeDockerEngine(object):
         if method == 'POST' and action in ('start', 'stop', 'rename'):
             self._check_fail(method, action)
             return getattr(self, '_' + action)(self._find(ref), query)
+        if method == 'POST' and action in ('update', 'exec'):
+            self._check_fail(method, action)
+            return getattr(self, '_' + action)(self._find(ref), body)
         raise EngineAnswer(405, 'method not allowed')
 
     @staticmethod
@@ -293,6 +330,19 @@ class FakeDockerEngine(object):
         self._changed()
         return 204, None, b''
 
+    def _update(self, container, body):
+        if 'RestartPolicy' in body:
+            container['HostConfig']['RestartPolicy'] = dict(body['RestartPolicy'])
+        return self._json({'Warnings': []})
+
+    def _exec(self, container, body):
+        if not container['State']['Running']:
+            raise EngineAnswer(409, 'Container %s is not running' % container['Id'])
+        ident = hashlib.sha256(('exec-%d' % next(self._ids)).encode()).hexdigest()
+        self._exec_runs[ident] = {'container': container['Id'], 'argv': list(body['Cmd']), 'Running': True,
+                                  'ExitCode': None}
+        return self._json({'Id': ident}, status=201)
+
     def _remove(self, container, force):
         if container['State']['Running'] and not force:
             raise EngineAnswer(409, 'You cannot remove a running container %s. Stop the container before '
@@ -334,6 +384,13 @@ class FakeDockerEngine(object):
                     status, content_type, payload = engine.answer(self.command, self.path, body)
                 except EngineAnswer as exc:
                     status, content_type, payload = engine._json({'message': exc.message}, status=exc.status)
+                if isinstance(payload, bytes) and payload.startswith(RAW):
+                    # What the engine does for an exec: it takes the connection over, writes a status line and a
+                    # content type of its own, streams the output and closes the connection.
+                    self.close_connection = True
+                    self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n' % content_type.encode())
+                    self.wfile.write(payload[len(RAW):])
+                    return
                 self.send_response(status)
                 if status in (204, 304):
                     self.end_headers()
@@ -604,3 +661,58 @@ def test_demultiplex_joins_frames_and_keeps_a_truncated_tail():
     assert demultiplex(stream) == b'out\nerr\n'
     assert demultiplex(stream + b'\x01\x00\x00') == b'out\nerr\n\x01\x00\x00'
     assert demultiplex(b'') == b''
+
+
+# ----------------------------------------------------------------------------- exec and update
+
+def test_exec_run_returns_the_exit_code_and_both_streams(api, engine):
+    engine.add_image('ray:1')
+    ident = engine.add_container('ray-worker', 'ray:1', env=['RAY_AUTH_MODE=token'])
+    program = 'import os, sys; print(os.environ["RAY_AUTH_MODE"]); sys.stderr.write("warned\\n"); sys.exit(3)'
+
+    code, output = api.exec_run(ident, [sys.executable, '-c', program], timeout=30)
+
+    assert code == 3
+    # The command got the container's environment (the token settings), not one of its own.
+    assert output == 'token\nwarned\n'
+    exec_id = engine.requests[1][1].split('/')[2]
+    assert [(method, path) for method, path, _query, _body in engine.requests] == [
+        ('POST', '/containers/%s/exec' % ident), ('POST', '/exec/%s/start' % exec_id), ('GET', '/exec/%s/json' % exec_id)]
+    assert engine.requests[0][3] == {'AttachStdin': False, 'AttachStdout': True, 'AttachStderr': True, 'Tty': False,
+                                     'Cmd': [sys.executable, '-c', program]}
+    assert engine.requests[1][3] == {'Detach': False, 'Tty': False}
+
+
+def test_exec_in_a_stopped_container_is_the_engines_refusal(api, engine):
+    engine.add_image('ray:1')
+    ident = engine.add_container('ray-worker', 'ray:1', running=False)
+
+    with pytest.raises(DockerAPIError) as error:
+        api.exec_run(ident, ['true'], timeout=30)
+
+    assert error.value.status == 409
+    assert 'is not running' in error.value.message
+
+
+def test_exec_that_outlasts_its_timeout_is_an_error_without_a_status(api, engine):
+    engine.add_image('ray:1')
+    ident = engine.add_container('ray-worker', 'ray:1')
+
+    started = time.monotonic()
+    with pytest.raises(DockerAPIError) as error:
+        api.exec_run(ident, [sys.executable, '-c', 'import time; time.sleep(3)'], timeout=0.5)
+
+    assert time.monotonic() - started < 2.5
+    assert error.value.status is None
+    assert 'did not answer in time' in str(error.value)
+
+
+def test_update_restart_policy(api, engine):
+    engine.add_image('ray:1')
+    ident = engine.add_container('ray-worker', 'ray:1')
+
+    api.update_restart_policy(ident, {'Name': 'on-failure', 'MaximumRetryCount': 5})
+
+    assert engine.containers[ident]['HostConfig']['RestartPolicy'] == {'Name': 'on-failure', 'MaximumRetryCount': 5}
+    assert engine.requests[-1] == ('POST', '/containers/%s/update' % ident, {},
+                                   {'RestartPolicy': {'Name': 'on-failure', 'MaximumRetryCount': 5}})

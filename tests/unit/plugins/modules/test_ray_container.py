@@ -17,6 +17,7 @@ import os
 import pathlib
 import re
 import stat
+import sys
 
 import pytest
 from ansible.module_utils import _internal as ansible_internal
@@ -48,7 +49,7 @@ BROKEN_LOG = [(fake_engine.STDOUT, 'Usage stats collection is disabled.\n'),
               (fake_engine.STDERR, 'ValueError: Invalid --object-store-memory: 1 is below the minimum 75MB\n')]
 TOKEN = 'tok-Zq9-secret-value'
 RETURN_KEYS = {'changed', 'action', 'container_id', 'config_hash', 'previous_config_hash', 'elapsed', 'health',
-               'paths', 'msg'}
+               'paths', 'drain', 'msg'}
 PAST = {'create': 'created', 'start': 'started', 'replace': 'replaced', 'recover': 'recovered',
         'remove': 'removed', 'none': 'none'}
 MARGIN = 1.5
@@ -594,6 +595,169 @@ def test_absent_removes_the_container_and_its_previous(run_module, engine, dashb
     assert again['action'] == 'none'
 
 
+# ----------------------------------------------------------------------------- drain before the stop
+
+GCS = HEAD + ':6379'
+NODE = 'b3ca494bb8c8' * 4 + 'b3ca494b'
+MESSAGE = 'wizardsofts.ray remove_worker.yml: server81 leaves the cluster'
+UNLESS_STOPPED = {'Name': 'unless-stopped'}
+
+
+@pytest.fixture
+def draining(engine, fake_gcs, monkeypatch):
+    """The worker's container runs the drain program with the stand-in Ray; its GCS lists the worker ALIVE until it
+    has been looked at once after the drain. Warnings go into the result, as in a module's own process."""
+    monkeypatch.setattr(ansible_internal, 'is_controller', False)
+    engine.add_image(JOINS, log=JOINED_LOG)
+    engine.exec_env = fake_gcs.env()
+    fake_gcs.set(nodes=[{'node_id': HEAD_NODE_ID, 'ip': HEAD, 'is_head': True},
+                        {'node_id': NODE, 'ip': WORKER, 'activity': ['Busy workers on node.']}],
+                 drain={'leaves_after': 1})
+    return fake_gcs
+
+
+def drained_worker(engine, deadline=30, **overrides):
+    return joined_worker(engine, drain=dict(dict(deadline=deadline, gcs_address=GCS, message=MESSAGE, sleep=0.05,
+                                                 python=sys.executable), **overrides.pop('drain', {})), **overrides)
+
+
+def running_worker(run_module, engine):
+    """A worker container as an earlier run made it (restart policy unless-stopped); its ID."""
+    result = run_module(ray_container, joined_worker(engine))
+    assert result['action'] == 'created', result['msg']
+    engine.requests[:] = []
+    return result['container_id']
+
+
+def test_absent_drains_the_node_then_stops_and_removes_the_container(run_module, engine, draining):
+    ident = running_worker(run_module, engine)
+
+    result = run_module(ray_container, drained_worker(engine, state='absent'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'removed' and engine.containers == {}
+    drain = result['drain']
+    assert (drain['outcome'], drain['node_id'], drain['death_reason'], drain['death_message']) == (
+        'drained', NODE, 'AUTOSCALER_DRAIN_PREEMPTED', MESSAGE)
+    assert drain['deadline'] == 30
+    assert 'drained and left after' in result['msg'] and 'warnings' not in result
+    # The restart policy goes first (a raylet that leaves must not get the container restarted as a new node), then
+    # the drain inside the container, and only then the stop.
+    exec_id = [path for _method, path in engine.writes() if path.startswith('/exec/')][0].split('/')[2]
+    assert engine.writes() == [
+        ('POST', '/containers/%s/update' % ident),
+        ('POST', '/containers/%s/exec' % ident),
+        ('POST', '/exec/%s/start' % exec_id),
+        ('POST', '/containers/%s/stop' % ident),
+        ('DELETE', '/containers/%s' % ident),
+    ]
+    assert ('POST', '/containers/%s/update' % ident, {}, {'RestartPolicy': {'Name': 'no'}}) in engine.requests
+    (name, argv, code), = engine.execs
+    assert (name, code) == ('ray-worker', 0)
+    assert argv[:2] == [sys.executable, '-c'] and argv[3:6] == [GCS, WORKER, MESSAGE]
+    assert [call['call'] for call in draining.calls()][:3] == ['connect', 'get_all_node_info', 'drain_node']
+
+
+def test_replace_drains_the_old_node_and_the_successor_keeps_the_restart_policy(run_module, engine, draining):
+    old = running_worker(run_module, engine)
+
+    result = run_module(ray_container, drained_worker(engine, config_hash='hash-b'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'replaced' and result['drain']['outcome'] == 'drained'
+    assert 'drained and left after' in result['msg']
+    new = engine.by_name('ray-worker')
+    assert new['Id'] != old and new['HostConfig']['RestartPolicy'] == UNLESS_STOPPED
+    writes = [(method, path) for method, path in engine.writes() if not path.startswith('/exec/')]
+    assert writes == [
+        ('POST', '/containers/%s/update' % old),
+        ('POST', '/containers/%s/exec' % old),
+        ('POST', '/containers/%s/stop' % old),
+        ('POST', '/containers/%s/rename' % old),
+        ('POST', '/containers/create'),
+        ('POST', '/containers/%s/start' % new['Id']),
+        ('DELETE', '/containers/%s' % old),
+    ]
+
+
+def test_a_drained_container_that_is_brought_back_gets_its_restart_policy_back(run_module, engine, draining):
+    old = running_worker(run_module, engine)
+    engine.add_image('ray:no-gcs', log=GCS_REFUSED_LOG)
+
+    result = run_module(ray_container, drained_worker(engine, image='ray:no-gcs', config_hash='hash-b',
+                                                      health=unhealthy_quickly()))
+
+    assert result['failed'] is True and result['action'] == 'restored'
+    restored = engine.by_name('ray-worker')
+    assert restored['Id'] == old and restored['State']['Running'] is True
+    assert restored['HostConfig']['RestartPolicy'] == UNLESS_STOPPED
+    updates = [body for method, path, _query, body in engine.requests if path == '/containers/%s/update' % old]
+    assert updates == [{'RestartPolicy': {'Name': 'no'}}, {'RestartPolicy': UNLESS_STOPPED}]
+    # Given back before the container is started again.
+    paths = [path for _method, path in engine.writes()]
+    assert paths.index('/containers/%s/update' % old, 1) < paths.index('/containers/%s/start' % old)
+
+
+def test_a_node_still_busy_at_the_deadline_is_stopped_with_a_warning(run_module, engine, draining):
+    running_worker(run_module, engine)
+    draining.set(nodes=[{'node_id': NODE, 'ip': WORKER, 'activity': ['Busy workers on node.']}],
+                 drain={'leaves_after': None})
+
+    result = run_module(ray_container, drained_worker(engine, deadline=0.5, state='absent'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'removed' and engine.containers == {}
+    assert result['drain']['outcome'] == 'deadline'
+    assert result['drain']['activity'] == ['Busy workers on node.']
+    assert 'still busy at the drain deadline (0.5 s; still ALIVE: Busy workers on node.)' in json.dumps(result['warnings'])
+
+
+@pytest.mark.parametrize('fail, error', [
+    ((('POST', 'exec'), (500, 'OCI runtime exec failed')),
+     "running Ray's Python in the container failed: POST /containers/"),
+    ((('POST', 'update'), (500, 'Cannot update container')),
+     'the restart policy could not be set to no first: POST /containers/'),
+])
+def test_a_drain_that_cannot_run_warns_and_the_container_is_still_removed(run_module, engine, draining, fail, error):
+    running_worker(run_module, engine)
+    engine.fail[fail[0]] = fail[1]
+
+    result = run_module(ray_container, drained_worker(engine, state='absent'))
+
+    assert 'failed' not in result, result['msg']
+    assert result['action'] == 'removed' and engine.containers == {}
+    assert result['drain']['outcome'] == 'error'
+    assert error in result['drain']['msg'] and fail[1][1] in result['drain']['msg']
+    assert 'stopped without a drain' in json.dumps(result['warnings'])
+
+
+def test_a_worker_the_gcs_does_not_list_alive_is_removed_without_a_drain_or_a_warning(run_module, engine, draining):
+    running_worker(run_module, engine)
+    draining.set(nodes=[{'node_id': NODE, 'ip': WORKER, 'state': 'DEAD'}])
+
+    result = run_module(ray_container, drained_worker(engine, state='absent'))
+
+    assert result['drain']['outcome'] == 'not_member'
+    assert 'warnings' not in result
+    assert 'drain_node' not in [call['call'] for call in draining.calls()]
+    assert engine.containers == {}
+
+
+@pytest.mark.parametrize('situation', ['no deadline', 'stopped', 'check mode'])
+def test_no_drain_without_a_deadline_a_running_container_or_outside_check_mode(run_module, engine, draining,
+                                                                                situation):
+    ident = running_worker(run_module, engine)
+    if situation == 'stopped':
+        stop_behind_the_modules_back(engine, 'ray-worker')
+    args = drained_worker(engine, deadline=0 if situation == 'no deadline' else 30, state='absent')
+
+    result = run_module(ray_container, args, check_mode=situation == 'check mode')
+
+    assert result['drain'] is None
+    assert engine.execs == [] and draining.calls() == []
+    assert ('POST', '/containers/%s/update' % ident) not in engine.writes()
+
+
 # ----------------------------------------------------------------------------- check mode
 
 def _fresh(engine, dashboard, run):
@@ -900,6 +1064,10 @@ def test_missing_docker_socket_is_a_readable_failure(run_module, dashboard, tmp_
     (dict(device_requests=[dict(count=1, device_ids=['0'])]),
      'device_requests: give count or device_ids, not both (got count 1 and device_ids 0)'),
     (dict(device_requests=[dict(driver='nvidia')]), 'device_requests: each request needs count or device_ids'),
+    (dict(drain=dict(deadline=60)), 'drain.gcs_address must be the GCS as HOST:PORT when drain.deadline is above 0'),
+    (dict(drain=dict(deadline=60, gcs_address='10.0.0.84:6379'), health=dict(node_ip=None)),
+     'health.node_ip is required when drain.deadline is above 0'),
+    (dict(drain=dict(deadline=-1)), 'drain.deadline must not be negative'),
 ])
 def test_bad_options_are_rejected_before_any_request(run_module, engine, dashboard, overrides, message):
     result = run_module(ray_container, head(engine, dashboard, **overrides))
