@@ -610,6 +610,11 @@ def check_resources(node):
     if _number(stop) is None or _number(stop) < 0:
         problems.append(Problem(node.host, "ray_cluster_stop_timeout", stop, "is not 0 or more seconds",
                                 "for example 30."))
+    if node.role == WORKER:
+        name, deadline = node.own("drain_deadline")
+        if _number(deadline) is None or _number(deadline) < 0:
+            problems.append(Problem(node.host, name, deadline, "is not 0 or more seconds",
+                                    "for example 60 (the seconds running tasks get to finish), or 0 for no drain."))
     return problems
 
 
@@ -1146,6 +1151,9 @@ class ClusterModel(object):
                 "absent_paths": absent,
                 "secrets_dir": secrets,
                 "data_dir": directories[0]["path"],
+                # Seconds a worker's tasks get to finish before its container stops; the head is never drained
+                # (stopping it ends the cluster). Not part of the container: changing it replaces nothing.
+                "drain_deadline": _int(node.own("drain_deadline")[1]) if node.role == WORKER else 0,
                 # Every directory the node may use (which one, a snap Docker decides): node_facts describes them.
                 "data_dir_candidates": data_dir_candidates(node),
                 # What node_facts describes: those, and Ray's temp root in each (its sessions).

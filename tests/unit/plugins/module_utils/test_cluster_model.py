@@ -215,6 +215,15 @@ def test_a_changed_setting_changes_the_configuration_hash_and_an_unchanged_one_d
     assert first["nodes"]["server84"]["config_hash"] == resized["nodes"]["server84"]["config_hash"]
 
 
+def test_the_drain_deadline_is_a_workers_and_changing_it_replaces_no_container():
+    default, _problems, _warnings = evaluate(facts={})
+    longer, _problems, _warnings = evaluate({"server80": {"ray_worker_drain_deadline": 300}}, facts={})
+    assert default["nodes"]["server80"]["drain_deadline"] == 60 and longer["nodes"]["server80"]["drain_deadline"] == 300
+    # The head is never drained: stopping it ends the cluster.
+    assert default["nodes"]["server84"]["drain_deadline"] == 0
+    assert default["nodes"]["server80"]["config_hash"] == longer["nodes"]["server80"]["config_hash"]
+
+
 @pytest.mark.parametrize("existing, state", [
     (None, "create"),
     ({"running": True, "labels": {}}, "replace"),
