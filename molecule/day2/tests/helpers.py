@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import re
+import shlex
 import subprocess
 import time
 
@@ -69,15 +70,19 @@ def changed_per_host(output):
     return {m["host"]: int(m["changed"]) for m in RECAP.finditer(output)}
 
 
-def cluster_nodes():
-    """Every node the head's GCS knows, as (ip, state, node_id), asked from inside the head."""
+def state_api_nodes():
+    """Every node the head's GCS knows, as the head's state API lists it (/api/v0/nodes), asked from inside the head."""
     token = TOKEN_FILE.read_text(encoding="utf-8").strip()
     raw = node_exec(HEAD, f"curl -sf -m 5 -H 'Authorization: Bearer {token}' http://127.0.0.1:8265/api/v0/nodes", check=False)
     try:
-        nodes = json.loads(raw)["data"]["result"]["result"]
+        return json.loads(raw)["data"]["result"]["result"]
     except (ValueError, KeyError, TypeError):
         return []  # the head is restarting
-    return [(n["node_ip"], n["state"], n["node_id"]) for n in nodes]
+
+
+def cluster_nodes():
+    """Every node the head's GCS knows, as (ip, state, node_id)."""
+    return [(n["node_ip"], n["state"], n["node_id"]) for n in state_api_nodes()]
 
 
 def alive_ips():
@@ -97,3 +102,65 @@ def wait_until(condition, timeout, what):
             raise AssertionError(f"not within {timeout} s: {what}; the cluster: {cluster_nodes()}")
         time.sleep(0.5)
     return time.monotonic() - start
+
+
+class DrainJob(object):
+    """drain_job.py as a Ray job: tasks pinned to a worker that wait until Ray drains it (see that file).
+
+    Submitted with `ray job submit` inside the head's Ray container, which has the token in its environment: the
+    token is in no command line. The job's state file is in the container's /tmp/ray.
+    """
+
+    SCRIPT = pathlib.Path(__file__).with_name("drain_job.py")
+
+    def __init__(self, node, tasks=3):
+        self.node = node
+        self.tasks = tasks
+        self.key = f"wsray-drain-{int(time.time() * 1000)}"
+        self.path = f"/tmp/ray/{self.key}"
+        copy = subprocess.run(["docker", "exec", "-i", HEAD["container"], "docker", "exec", "-i", HEAD["ray"], "sh", "-c",
+                               f"cat > {self.path}.py"], input=self.SCRIPT.read_text(encoding="utf-8"), text=True,
+                              capture_output=True, timeout=60)
+        assert copy.returncode == 0, copy.stderr
+        head_ray_exec(f"ray job submit --address http://127.0.0.1:8265 --submission-id {self.key} --no-wait -- "
+                      f"python {self.path}.py {node['ip']} {tasks} {self.path}.json {self.key}")
+
+    def state(self):
+        raw = head_ray_exec(f"cat {self.path}.json", check=False)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return {}
+
+    def wait_for(self, stage, timeout):
+        """Waits until the job reached the stage ("running": every task runs on the node); returns its state."""
+        wait_until(lambda: self.state().get("stage") in (stage, "done"), timeout, f"drain job {self.key} at stage {stage}")
+        return self.state()
+
+    def status(self):
+        """The job's status in the Jobs API: PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED."""
+        out = head_ray_exec(f"ray job status --address http://127.0.0.1:8265 {self.key}", check=False)
+        found = re.search(r"Status for job '[^']+': (\w+)", out)
+        return found.group(1) if found else out.strip()[-200:]
+
+    def assert_drained_without_a_failed_task(self, message, deadline):
+        """The job ended with every task done on the drained node, which left with the drain's reason."""
+        done = self.wait_for("done", 300)
+        print(f"\n[day2] drain job on {self.node['name']}: {done}")
+        assert done["failed"] == [] and done["ok"] == self.tasks, done
+        assert done["ran_on"] == [done["node_id"]] * self.tasks, done
+        # Ray drained the node while the tasks ran, with the playbook's deadline (counted from the request, which
+        # the job saw moments later), and ran a new task elsewhere: a draining node takes none.
+        assert done["draining"] is True, done
+        assert deadline - 30 < (done["drain_deadline_ms"] - done["seen_ms"]) / 1000 <= deadline, done
+        assert re.fullmatch(r"[0-9a-f]{56}", done["probe_node"] or "") and done["probe_node"] != done["node_id"], done
+        wait_until(lambda: self.status() == "SUCCEEDED", 120, f"drain job {self.key} SUCCEEDED")
+        node = [n for n in state_api_nodes() if n["node_id"] == done["node_id"]]
+        assert node and node[0]["state"] == "DEAD", node
+        assert node[0]["state_message"] == f"Terminated due to preemption: {message}", node
+        return done
+
+
+def head_ray_exec(command, check=True):
+    """A shell command in the head's Ray container (Ray's Python and CLI, the cluster's token in its environment)."""
+    return node_exec(HEAD, f"docker exec {HEAD['ray']} sh -c {shlex.quote(command)}", check=check)

@@ -6,8 +6,8 @@ import time
 
 import yaml
 
-from helpers import (HEAD, INVENTORY, NODES, SCALE_OUT, SERVER80, SERVER81, alive_ips, alive_node_id, changed_per_host, cluster_nodes,
-                     node_exec, ray_container, run_playbook, wait_until)
+from helpers import (HEAD, INVENTORY, NODES, SCALE_OUT, SERVER80, SERVER81, DrainJob, alive_ips, alive_node_id, changed_per_host,
+                     cluster_nodes, node_exec, ray_container, run_playbook, wait_until)
 
 # server81 offers 6 CPUs instead of 8, in a third inventory source, as an operator edits host_vars.
 RESIZED = {"ray_cluster": {"children": {"ray_workers": {"hosts": {"server81": {"ray_worker_num_cpus": 6}}}}}}
@@ -23,8 +23,10 @@ def resized_inventory(tmp_path_factory, hosts=None):
     return (INVENTORY, SCALE_OUT, path)
 
 
-def test_changing_one_workers_resources_recreates_only_that_worker(tmp_path_factory):
+def test_changing_one_workers_resources_drains_it_while_a_job_runs_there_and_recreates_only_that_worker(tmp_path_factory):
     before = {node["name"]: ray_container(node)["Id"] for node in NODES}
+    job = DrainJob(SERVER81, tasks=3)
+    job.wait_for("running", 180)
     run = run_playbook("site.yml", inventories=resized_inventory(tmp_path_factory))
     assert run.returncode == 0, run.stdout[-3000:]
     changed = changed_per_host(run.stdout)
@@ -34,6 +36,11 @@ def test_changing_one_workers_resources_recreates_only_that_worker(tmp_path_fact
     assert after["server81"] != before["server81"]
     assert "--num-cpus=6" in ray_container(SERVER81)["Config"]["Cmd"]
     assert "3 ALIVE node(s), " in run.stdout and "18.0 CPUs" in run.stdout  # 4 + 8 + 6
+    # The old server81 node was drained (default deadline, 60 s) before its container stopped: the job's tasks on it
+    # all finished. The new container has the restart policy of every Ray container again.
+    job.assert_drained_without_a_failed_task(
+        "wizardsofts.ray site.yml: the Ray container of server81 is replaced (its configuration changed)", deadline=60)
+    assert ray_container(SERVER81)["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
 
 
 def test_a_change_ray_refuses_at_start_leaves_the_previous_worker_running_and_alive(tmp_path_factory):
