@@ -256,9 +256,9 @@ options:
     description:
       - Drain the container's Ray node before the container is stopped, for a Ray worker. Skipped in check mode and
         for a container that does not run.
-      - "The module first sets the container's restart policy to V(no) (a raylet that ends by itself must not get
-        the container restarted into a new node; a container that is brought back after a failed replacement gets
-        its policy back), then runs Ray's Python in the container (C(docker exec), so it uses the container's own
+      - "The module first sets the container's restart policy to V(no) (should the raylet's exit end C(ray start
+        --block), Docker must not restart the container into a new node; a container that is brought back after a
+        failed replacement gets its policy back), then runs Ray's Python in the container (C(docker exec), so it uses the container's own
         token and TLS settings, and nothing secret is in its arguments): it finds the ALIVE node with the IP
         O(health.node_ip) in the GCS at O(drain.gcs_address) and asks the GCS to drain it with the reason
         C(DRAIN_NODE_REASON_PREEMPTION), the message O(drain.message) and the deadline O(drain.deadline)."
@@ -286,7 +286,8 @@ options:
         type: str
       message:
         description:
-          - The reason Ray records for the node's death (the state API shows "Terminated due to preemption:
+          - >-
+            The reason Ray records for the node's death (the state API shows "Terminated due to preemption:
             MESSAGE"). Say who stops the node and why.
         type: str
         default: "wizardsofts.ray: the node's container is stopped"
