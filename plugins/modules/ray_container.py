@@ -261,7 +261,7 @@ options:
         failed replacement gets its policy back), then runs Ray's Python in the container (C(docker exec), so it uses the container's own
         token and TLS settings, and nothing secret is in its arguments): it finds the ALIVE node with the IP
         O(health.node_ip) in the GCS at O(drain.gcs_address) and asks the GCS to drain it with the reason
-        C(DRAIN_NODE_REASON_PREEMPTION), the message O(drain.message) and the deadline O(drain.deadline)."
+        C(DRAIN_NODE_REASON_PREEMPTION), the message O(drain.reason) and the deadline O(drain.deadline)."
       - "Ray then schedules no new task on the node, lets the running ones go on, and once the node is idle (no
         task, no actor, an empty object store) the raylet leaves the cluster by itself: the GCS lists the node DEAD
         with the death reason C(AUTOSCALER_DRAIN_PREEMPTED) and the message. The module waits for that, or for the
@@ -284,7 +284,7 @@ options:
           - The head's GCS as C(HOST:PORT), as the container reaches it. Required when O(drain.deadline) is above 0,
             as is O(health.node_ip).
         type: str
-      message:
+      reason:
         description:
           - >-
             The reason Ray records for the node's death (the state API shows "Terminated due to preemption:
@@ -462,7 +462,7 @@ EXAMPLES = r"""
     drain:
       deadline: 60
       gcs_address: 10.0.0.84:6379
-      message: "scale-in: {{ inventory_hostname }} leaves the cluster"
+      reason: "scale-in: {{ inventory_hostname }} leaves the cluster"
   become: true
 """
 
@@ -536,7 +536,7 @@ drain:
       type: str
       sample: AUTOSCALER_DRAIN_PREEMPTED
     death_message:
-      description: The message the GCS recorded with it, O(drain.message) after a drain.
+      description: The message the GCS recorded with it, O(drain.reason) after a drain.
       type: str
       sample: "wizardsofts.ray remove_worker.yml: server81 leaves the cluster"
     activity:
@@ -1250,7 +1250,7 @@ class RayContainerManager(object):
             policy = None
         else:
             argv = _ray_drain.program_argv(drain['python'], drain['gcs_address'], self.params.health['node_ip'],
-                                           drain['message'], deadline, drain['sleep'])
+                                           drain['reason'], deadline, drain['sleep'])
             try:
                 code, output = self.api.exec_run(container['Id'], argv, _ray_drain.exec_timeout(deadline))
             except DockerAPIError as exc:
@@ -1511,7 +1511,7 @@ def main():
             drain=dict(type='dict', default={}, apply_defaults=True, options=dict(
                 deadline=dict(type='float', default=0),
                 gcs_address=dict(type='str'),
-                message=dict(type='str', default="wizardsofts.ray: the node's container is stopped"),
+                reason=dict(type='str', default="wizardsofts.ray: the node's container is stopped"),
                 sleep=dict(type='float', default=0.5),
                 python=dict(type='str', default=_ray_drain.DEFAULT_PYTHON),
             )),

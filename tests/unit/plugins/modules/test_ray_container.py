@@ -617,7 +617,7 @@ def draining(engine, fake_gcs, monkeypatch):
 
 
 def drained_worker(engine, deadline=30, **overrides):
-    return joined_worker(engine, drain=dict(dict(deadline=deadline, gcs_address=GCS, message=MESSAGE, sleep=0.05,
+    return joined_worker(engine, drain=dict(dict(deadline=deadline, gcs_address=GCS, reason=MESSAGE, sleep=0.05,
                                                  python=sys.executable), **overrides.pop('drain', {})), **overrides)
 
 
@@ -744,8 +744,8 @@ def test_a_worker_the_gcs_does_not_list_alive_is_removed_without_a_drain_or_a_wa
 
 
 @pytest.mark.parametrize('situation', ['no deadline', 'stopped', 'check mode'])
-def test_no_drain_without_a_deadline_a_running_container_or_outside_check_mode(run_module, engine, draining,
-                                                                                situation):
+def test_no_drain_without_a_deadline_a_running_container_or_outside_check_mode(
+        run_module, engine, draining, situation):
     ident = running_worker(run_module, engine)
     if situation == 'stopped':
         stop_behind_the_modules_back(engine, 'ray-worker')
