@@ -1242,8 +1242,8 @@ class RayContainerManager(object):
         policy = dict((container.get('HostConfig') or {}).get('RestartPolicy') or {'Name': 'no'})
         try:
             if policy.get('Name') not in ('', 'no'):
-                # A raylet that ends by itself after the drain can end `ray start --block`: Docker must not start
-                # the container again as a new, empty node before it is stopped.
+                # Should the raylet's exit after the drain end `ray start --block` (an exit code Ray does not expect
+                # does), Docker must not start the container again as a new, empty node before it is stopped.
                 self.api.update_restart_policy(container['Id'], {'Name': 'no'})
         except DockerAPIError as exc:
             outcome = _ray_drain.Outcome.failed('the restart policy could not be set to no first: %s' % exc)
