@@ -138,10 +138,16 @@ class DrainJob(object):
         return self.state()
 
     def status(self):
-        """The job's status in the Jobs API: PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED."""
-        out = head_ray_exec(f"ray job status --address http://127.0.0.1:8265 {self.key}", check=False)
-        found = re.search(r"Status for job '[^']+': (\w+)", out)
-        return found.group(1) if found else out.strip()[-200:]
+        """The job's status in the Jobs API (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED), asked from inside the head.
+
+        The API's JSON, not `ray job status`: that CLI's wording is not an interface (and it logs to stderr)."""
+        token = TOKEN_FILE.read_text(encoding="utf-8").strip()
+        raw = node_exec(HEAD, f"curl -sf -m 5 -H 'Authorization: Bearer {token}' http://127.0.0.1:8265/api/jobs/{self.key}",
+                        check=False)
+        try:
+            return json.loads(raw)["status"]
+        except (ValueError, KeyError, TypeError):
+            return raw.strip()[-200:]
 
     def assert_drained_without_a_failed_task(self, message, deadline):
         """The job ended with every task done on the drained node, which left with the drain's reason."""
