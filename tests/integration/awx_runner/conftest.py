@@ -141,6 +141,11 @@ class Job:
         return [(task, host, " ".join(str(res.get("msg", "")).split()))
                 for kind, task, host, res in self._results() if kind in {"runner_on_failed", "runner_on_unreachable"}]
 
+    def artifacts(self) -> dict:
+        """What the playbook gave set_stats (ansible-runner's artifact_data; AWX passes it on in a workflow)."""
+        stats = [event for event in self.events if event.get("event") == "playbook_on_stats"]
+        return (stats[-1].get("event_data", {}).get("artifact_data") or {}) if stats else {}
+
     def changed(self) -> dict:
         hosts = set(itertools.chain.from_iterable(self.stats.get(key, {}) for key in ("ok", "changed", "failures", "dark")))
         return {host: self.stats.get("changed", {}).get(host, 0) for host in hosts}
@@ -218,8 +223,10 @@ class Awx:
         self.inventory = json.loads(listed.stdout)
 
     def launch(self, template_name: str, answers: dict | None = None, limit: str | None = None,
-               become_enabled: bool | None = None, job_type: str | None = None, diff_mode: bool = False) -> Job:
-        """Launches a job template; prompts (limit, job type, diff) only where the template asks for them."""
+               become_enabled: bool | None = None, job_type: str | None = None, diff_mode: bool = False,
+               artifacts: dict | None = None) -> Job:
+        """Launches a job template; prompts (limit, job type, diff) only where the template asks for them.
+        artifacts: what earlier jobs of a workflow gave set_stats, which AWX adds to this job's extra variables."""
         template = copy.deepcopy(self.templates[template_name])
         if become_enabled is not None:
             template["become_enabled"] = become_enabled  # the template edited in AWX's form
@@ -250,6 +257,7 @@ class Awx:
             "awx_inventory_name": self.objects["awx_inventory"]["name"],
             "awx_project_scm_branch": self.objects["awx_project"]["scm_branch"],
         }
+        extravars.update(artifacts or {})
         extravars.update(template.get("extra_vars") or {})
         extravars.update(survey_answers(template, answers or {}))
         # Credentials: the machine credential gives -u and the become method; the token credential
@@ -303,12 +311,13 @@ class Awx:
         children = {child["identifier"] for node in nodes.values() for child in node.get("related", {}).get("success_nodes", [])}
         roots = [identifier for identifier in nodes if identifier not in children]
         assert len(roots) == 1, roots
-        jobs, following = [], roots
+        jobs, following, artifacts = [], roots, {}
         while following:
             node = nodes[following[0]]
             assert node["unified_job_template"]["type"] == "job_template"
-            job = self.launch(node["unified_job_template"]["name"])
+            job = self.launch(node["unified_job_template"]["name"], artifacts=artifacts)
             jobs.append(job)
+            artifacts = dict(artifacts, **job.artifacts())
             if job.status != "successful":
                 break
             following = [child["identifier"] for child in node.get("related", {}).get("success_nodes", [])]

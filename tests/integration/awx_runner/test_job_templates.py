@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from conftest import NODES, node_exec
 
 HEAD_IP = "198.18.96.84"
@@ -67,6 +69,12 @@ def test_step2_workflow_firewall_deploy_verify_on_the_head(awx):
     assert "Status: active" in status.stdout, status.stdout + status.stderr
     assert "198.18.96.0/25" in status.stdout
     assert verify.status == "successful", verify
+    # The deploy's stats reach the next job of the workflow as extra variables, as AWX passes artifacts on.
+    handed_on = {"wizardsofts_ray_cluster": {"dashboard_url": f"http://{HEAD_IP}:8265", "alive_nodes": 1,
+                                             "ray_version": "2.60.0"}}
+    assert deploy.artifacts() == handed_on, deploy.artifacts()
+    assert yaml.safe_load((verify.private_data_dir / "env" / "extravars").read_text())["wizardsofts_ray_cluster"] == \
+        handed_on["wizardsofts_ray_cluster"]
 
 
 def test_step3_scale_out_changes_only_the_new_worker(awx):
