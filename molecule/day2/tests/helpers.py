@@ -70,13 +70,22 @@ def changed_per_host(output):
     return {m["host"]: int(m["changed"]) for m in RECAP.finditer(output)}
 
 
-def state_api_nodes():
-    """Every node the head's GCS knows, as the head's state API lists it (/api/v0/nodes), asked from inside the head."""
+def head_api(path):
+    """GET a path of the head's dashboard API from inside the head, with the cluster's token: the parsed JSON, or None
+    when there is no answer (the head is restarting)."""
     token = TOKEN_FILE.read_text(encoding="utf-8").strip()
-    raw = node_exec(HEAD, f"curl -sf -m 5 -H 'Authorization: Bearer {token}' http://127.0.0.1:8265/api/v0/nodes", check=False)
+    raw = node_exec(HEAD, f"curl -sf -m 5 -H 'Authorization: Bearer {token}' http://127.0.0.1:8265{path}", check=False)
     try:
-        return json.loads(raw)["data"]["result"]["result"]
-    except (ValueError, KeyError, TypeError):
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def state_api_nodes():
+    """Every node the head's GCS knows, as the head's state API lists it (/api/v0/nodes)."""
+    try:
+        return head_api("/api/v0/nodes")["data"]["result"]["result"]
+    except (KeyError, TypeError):
         return []  # the head is restarting
 
 
@@ -138,16 +147,10 @@ class DrainJob(object):
         return self.state()
 
     def status(self):
-        """The job's status in the Jobs API (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED), asked from inside the head.
-
-        The API's JSON, not `ray job status`: that CLI's wording is not an interface (and it logs to stderr)."""
-        token = TOKEN_FILE.read_text(encoding="utf-8").strip()
-        raw = node_exec(HEAD, f"curl -sf -m 5 -H 'Authorization: Bearer {token}' http://127.0.0.1:8265/api/jobs/{self.key}",
-                        check=False)
-        try:
-            return json.loads(raw)["status"]
-        except (ValueError, KeyError, TypeError):
-            return raw.strip()[-200:]
+        """The job's status in the Jobs API (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED); the API's JSON, not
+        `ray job status`, whose wording is not an interface."""
+        answer = head_api(f"/api/jobs/{self.key}")
+        return answer.get("status") if isinstance(answer, dict) else answer
 
     def assert_drained_without_a_failed_task(self, message, deadline):
         """The job ended with every task done on the drained node, which left with the drain's reason."""
