@@ -19,6 +19,7 @@ import sys
 import threading
 
 import pytest
+from ansible.module_utils import _internal as module_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -355,9 +356,16 @@ class ModuleRunner(object):
         ansible_warnings._global_warnings.clear()
         ansible_warnings._global_deprecations.clear()
         self._capsys.readouterr()
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                module.main()
+        # Nor is it the controller: once a test in this process ran Ansible's controller code (the action plugin's
+        # tests do), module warnings would go to the controller's display instead of the module's result.
+        was_controller = module_internal.is_controller
+        module_internal.is_controller = False
+        try:
+            with patch_module_args(args):
+                with pytest.raises(SystemExit):
+                    module.main()
+        finally:
+            module_internal.is_controller = was_controller
         return json.loads(self._capsys.readouterr().out)
 
     @staticmethod
