@@ -21,7 +21,7 @@ from ansible_collections.wizardsofts.ray.plugins.module_utils import _cluster_mo
 
 _ROLES_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "roles")
 # Roles whose defaults and argument specs make up a node's settings; the Ray role depends on its group.
-_COMMON_ROLES = ("ray_cluster", "docker", "ufw")
+_COMMON_ROLES = ("ray_cluster", "docker", "ufw", "ray_redis")
 _ROLE_OF = {model.HEAD: "ray_head", model.WORKER: "ray_worker"}
 
 
@@ -177,7 +177,8 @@ class ActionModule(ActionBase):
                 node = (hostvars.raw_get(host).get(facts_variable) or {}).get("node")
                 if node:
                     facts[host] = node
-        plan, problems, warnings = model.evaluate(hosts, heads, specs, facts, unreachable, runs)
+        store_hosts = list(groups.get(model.REDIS_GROUP, []))
+        plan, problems, warnings = model.evaluate(hosts, heads, specs, facts, unreachable, runs, store_hosts)
         if problems:
             return self._fail(result, problems)
         plan["phase"] = phase

@@ -105,6 +105,7 @@ ROLE_LABEL = "io.wizardsofts.ray.role"
 # metrics port off 8080 where that was taken): each node announces them to Ray.
 SHARED_WITH_HEAD = tuple(port.variable for port in PORTS if port.where == HEAD) + (
     "ray_cluster_version", "ray_cluster_image", "ray_cluster_auth_mode", "ray_cluster_tls_enabled",
+    "ray_cluster_gcs_ft_enabled", "ray_cluster_gcs_ft_redis_address", "ray_cluster_gcs_ft_namespace",
 )
 
 # The variables of each role, by their role prefix; `ROLE_SETTINGS` are the per-role resource settings.
@@ -978,9 +979,12 @@ def ray_start_command(node, head, gpus=None):
     return command + [str(arg) for arg in (extra if isinstance(extra, list) else [])]
 
 
-def firewall_rules(node, ssh_port):
-    """UFW rules, SSH first (added before default-deny): port, sources, comment."""
+def firewall_rules(node, ssh_port, store_for=None):
+    """UFW rules, SSH first (added before default-deny): port, sources, comment. store_for: the head, on the host
+    that runs its GCS store (Redis's port is opened to the head alone)."""
     rules = [{"port": str(ssh_port), "sources": list(node.get("ufw_ssh_sources") or []), "comment": "SSH"}]
+    if store_for is not None:
+        rules.append({"port": str(node.port(REDIS_PORT)), "sources": ["%s/32" % store_for.ip], "comment": REDIS_COMMENT})
     for port, number in node.ports():
         rules.append({"port": str(number), "sources": list(node.get(port.sources) or []), "comment": port.comment})
     rules.append({"port": "%d:%d" % (node.port(WORKER_RANGE[0]), node.port(WORKER_RANGE[1])),
@@ -988,8 +992,9 @@ def firewall_rules(node, ssh_port):
     return rules
 
 
-def container_plan(node, head, token_sha, facts=None):
-    """Everything about the node's container; its hash decides whether a running one is replaced."""
+def container_plan(node, head, token_sha, facts=None, gcs=None):
+    """Everything about the node's container; its hash decides whether a running one is replaced. gcs: the GCS
+    store (address, namespace, password_sha) when fault tolerance is on."""
     base = data_dir(node, facts)
     uid, gid = str(node.get("ray_cluster_container_user")).split(":")
     secrets = base + "/" + _data_dir.SECRETS_SUBDIR
@@ -1006,13 +1011,20 @@ def container_plan(node, head, token_sha, facts=None):
     for port in PORTS:
         if port.env and port.on(node.role):
             env[port.env] = str(node.port(port.variable))
+    command = None
+    if gcs and node.role == HEAD:
+        env.update({"RAY_REDIS_ADDRESS": gcs["address"], "RAY_external_storage_namespace": gcs["namespace"]})
+        # `ray start` takes the password as an argument only: the shell reads it from the secrets file at start.
+        command = ["/bin/sh", "-c", 'exec "$0" "$@" --redis-password="$(cat %s/%s)"' % (SECRETS_IN_CONTAINER, REDIS_PASSWORD_FILE)]
+    elif gcs:
+        env["RAY_gcs_rpc_server_reconnect_timeout_s"] = str(_int(node.get(GCS_FT_RECONNECT)))
     cpus = node.own("container_cpus")[1]
     memory = node.size("container_memory")
     gpus = gpu_plan(node, facts if facts else None)
     container = {
         "name": str(node.own("container_name")[1]),
         "image": str(node.get("ray_cluster_image")),
-        "command": ray_start_command(node, head, gpus),
+        "command": (command or []) + ray_start_command(node, head, gpus),
         "env": env,
         "labels": {
             ROLE_LABEL: node.role,
@@ -1032,6 +1044,9 @@ def container_plan(node, head, token_sha, facts=None):
     # Only on a node that gets GPUs: a CPU node keeps the configuration (and the hash) it always had.
     if gpus.device_requests():
         container["device_requests"] = gpus.device_requests()
+    if gcs and node.role == HEAD:
+        # A new Redis password must restart the head: the label changes with it, without revealing it.
+        container["labels"]["io.wizardsofts.ray.gcs-store"] = "password-sha256:" + gcs["password_sha"][:16]
     directories = [
         # The marker says the collection made the directory: only so marked directories are ever removed.
         {"path": base, "owner": 0, "group": 0, "mode": "0750", "marker": _data_dir.MARKER},
@@ -1042,6 +1057,8 @@ def container_plan(node, head, token_sha, facts=None):
     absent = [] if auth else [secrets + "/auth_token"]
     if not tls:
         absent.append(secrets + "/tls")
+    if not (gcs and node.role == HEAD):
+        absent.append(secrets + "/" + REDIS_PASSWORD_FILE)
     return container, directories, absent, secrets
 
 
@@ -1063,17 +1080,272 @@ def metrics_targets(node):
     return ["%s:%d" % (node.ip, node.port(port.variable)) for port in PORTS if port.scraped and port.on(node.role)]
 
 
+# ---- GCS fault tolerance: the head keeps the cluster's tables in Redis (docs/day2.md) ------------------------------
+# With it, a restarted head reloads nodes, actors, placement groups and jobs from Redis, and the workers' raylets
+# wait for it (RAY_gcs_rpc_server_reconnect_timeout_s) instead of exiting into a new, empty cluster.
+GCS_FT = "ray_cluster_gcs_ft_enabled"
+GCS_FT_ADDRESS = "ray_cluster_gcs_ft_redis_address"
+GCS_FT_PASSWORD = "ray_cluster_gcs_ft_redis_password"
+GCS_FT_NAMESPACE = "ray_cluster_gcs_ft_namespace"
+GCS_FT_RECONNECT = "ray_cluster_gcs_ft_worker_reconnect_timeout"
+REDIS_GROUP = "ray_redis"
+REDIS_PORT = "ray_redis_port"
+REDIS_COMMENT = "Ray GCS store (Redis)"
+REDIS_PASSWORD_MIN_LENGTH = 16
+# Ray starts the head's GCS with the password on its command line (Ray's own design); the container's command
+# reads it from a 0600 file, so it is in no container configuration, label, plan or task result.
+REDIS_PASSWORD_FILE = "redis_password"
+REDIS_CONFIG_IN_CONTAINER = "/etc/wizardsofts-ray-redis"
+REDIS_DATA_IN_CONTAINER = "/data"
+GCS_STORE_ROLE = "gcs-store"
+_NAMESPACE_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+# Ray's own default on the head is 60 s: a worker must wait longer than the head takes to come back.
+RAY_DEFAULT_RECONNECT_SECONDS = 60
+
+
+def gcs_ft_enabled(node):
+    return node.get(GCS_FT) in (True, "true", "True", "yes", 1)
+
+
+def gcs_store_address(head, store):
+    """host:port of the Redis the head uses: the operator's own, or the ray_redis host's (None when not known)."""
+    explicit = head.get(GCS_FT_ADDRESS)
+    if not _empty(explicit):
+        return str(explicit).strip()
+    if store is not None and store.port(REDIS_PORT) is not None:
+        return "%s:%d" % (store.ip, store.port(REDIS_PORT))
+    return None
+
+
+def gcs_namespace(head):
+    """Ray's storage namespace in Redis: one per cluster, so two clusters can share a Redis."""
+    namespace = head.get(GCS_FT_NAMESPACE)
+    return str(namespace).strip() if not _empty(namespace) else "wizardsofts-ray-" + head.host
+
+
+def redis_password_fingerprint(password):
+    return token_fingerprint(password) if not _empty(password) else ""
+
+
+def _split_address(address):
+    host, _sep, port = str(address).rpartition(":")
+    number = _int(port)
+    if not host or number is None or not 1 <= number <= 65535:
+        return None
+    return host.strip("[]"), number
+
+
+def check_gcs_ft(nodes, head, store_hosts, by_host):
+    """GCS fault tolerance: a Redis to use (one, and only one way to say which), a password, settings that parse."""
+    if head is None or not gcs_ft_enabled(head):
+        return []
+    problems = []
+    explicit = head.get(GCS_FT_ADDRESS)
+    fix_where = ("set %s to your Redis (HOST:PORT), or put one host of ray_cluster into the inventory group %s "
+                 "(the ray_redis role then runs Redis there)" % (GCS_FT_ADDRESS, REDIS_GROUP))
+    if not _empty(explicit) and store_hosts:
+        problems.append(Problem(
+            head.host, GCS_FT_ADDRESS, explicit,
+            "is set and the group %s holds %s as well: the head can use only one Redis" % (REDIS_GROUP, ", ".join(store_hosts)),
+            "empty the group %s to use your own Redis, or unset %s to have the collection run one." % (REDIS_GROUP, GCS_FT_ADDRESS)))
+    elif not _empty(explicit):
+        if _split_address(explicit) is None:
+            problems.append(Problem(head.host, GCS_FT_ADDRESS, explicit, "is not HOST:PORT (a port from 1 to 65535)",
+                                    "for example %s: 10.0.0.5:6379." % GCS_FT_ADDRESS))
+    elif not store_hosts:
+        problems.append(Problem(head.host, GCS_FT, True, "but no Redis is named for the GCS's tables", fix_where + "."))
+    elif len(store_hosts) > 1:
+        problems.append(Problem(
+            "the inventory", None, None,
+            "the group %s holds %d hosts (%s); the collection runs one Redis (no replication or Sentinel)"
+            % (REDIS_GROUP, len(store_hosts), ", ".join(store_hosts)), "keep one host in %s." % REDIS_GROUP))
+    else:
+        host = store_hosts[0]
+        store = by_host.get(host)
+        if store is None:
+            problems.append(Problem(
+                host, None, None, "the group %s holds %s, which is not in ray_cluster: the collection runs Redis only "
+                "on a host it also manages (its Docker and firewall)" % (REDIS_GROUP, host),
+                "add %s to ray_cluster (as a worker), or run Redis yourself and set %s." % (host, GCS_FT_ADDRESS)))
+        else:
+            problems += check_redis_port(store)
+    password = head.get(GCS_FT_PASSWORD)
+    if _empty(password) or len(str(password)) < REDIS_PASSWORD_MIN_LENGTH or not _TOKEN_CHARACTERS.fullmatch(str(password)):
+        problems.append(Problem(
+            head.host, GCS_FT_PASSWORD, None,
+            "is %d characters long, or holds characters other than letters, digits and ._~+/=-: Redis must be "
+            "protected by a password of at least %d of those (anyone who writes to it rewrites the cluster)"
+            % (len(str(password or "")), REDIS_PASSWORD_MIN_LENGTH),
+            "put a random one in an Ansible Vault-encrypted variable, for example from `openssl rand -hex 32`.",
+            show_value=False))
+    namespace = head.get(GCS_FT_NAMESPACE)
+    if not _empty(namespace) and not _NAMESPACE_CHARACTERS.fullmatch(str(namespace)):
+        problems.append(Problem(head.host, GCS_FT_NAMESPACE, namespace, "may hold only letters, digits, _ and -",
+                                "for example %s: ml-prod, or leave it empty (wizardsofts-ray-HEAD)." % GCS_FT_NAMESPACE))
+    for node in nodes:
+        if node.role != WORKER:
+            continue
+        seconds = _int(node.get(GCS_FT_RECONNECT))
+        if seconds is None or seconds <= RAY_DEFAULT_RECONNECT_SECONDS:
+            problems.append(Problem(
+                node.host, GCS_FT_RECONNECT, node.get(GCS_FT_RECONNECT),
+                "must be a number of seconds above %d (how long the worker's raylet waits for a restarting head before "
+                "it exits; the head's own wait is %d s)" % (RAY_DEFAULT_RECONNECT_SECONDS, RAY_DEFAULT_RECONNECT_SECONDS),
+                "leave it at its default, 600 (KubeRay's choice), or set a longer one."))
+    for node in nodes:
+        if node is not head and node.host in store_hosts and str(node.get(GCS_FT_PASSWORD)) != str(password):
+            problems.append(Problem(
+                node.host, GCS_FT_PASSWORD, None,
+                "differs from the head's (%s); values not shown: Redis and the head must share it" % head.host,
+                "set %s once, for the whole ray_cluster group, not per host." % GCS_FT_PASSWORD, show_value=False))
+    return problems
+
+
+def check_redis_port(store):
+    """Redis's port on its host: bindable, and none of the host's own Ray ports."""
+    number = store.port(REDIS_PORT)
+    if number is None or not 1 <= number <= 65535:
+        return [Problem(store.host, REDIS_PORT, store.get(REDIS_PORT), "is not a port (a number from 1 to 65535)",
+                        "leave it at its default, 6380.")]
+    taken = [(port.variable, value) for port, value in store.ports() if value == number]
+    low, high = store.port(WORKER_RANGE[0]), store.port(WORKER_RANGE[1])
+    if low is not None and high is not None and low <= number <= high:
+        taken.append(("the worker port range %s..%s" % WORKER_RANGE, number))
+    if taken:
+        return [Problem(store.host, REDIS_PORT, number,
+                        "is also %s on this node: Redis and Ray would fight over it" % " and ".join(
+                            "%s=%s" % pair for pair in taken), "give Redis a port of its own, for example 6380.")]
+    return []
+
+
+def gcs_ft_warnings(head, store):
+    warnings = []
+    if head is None or not gcs_ft_enabled(head):
+        return warnings
+    if store is not None and store.host == head.host:
+        warnings.append(
+            "Redis, the GCS store, runs on the head's own server %s: a reboot of that server stops both; the head "
+            "comes back once Redis has reloaded its data (nothing is lost), but a server lost for good takes the "
+            "cluster's tables with it. Put another host in the group %s for real fault tolerance." % (head.host, REDIS_GROUP))
+    if store is not None and not store.get("ray_redis_appendonly"):
+        warnings.append(
+            "ray_redis_appendonly is false on %s: Redis keeps the GCS tables in memory and in hourly snapshots "
+            "only, so a restart of Redis loses up to an hour of the cluster's changes. Fix: ray_redis_appendonly: true."
+            % store.host)
+    return warnings
+
+
+def redis_config_text(store, head):
+    """Redis's configuration file, without the password line (the role appends it: it stays out of the plan)."""
+    lines = [
+        "# Written by wizardsofts.ray: the GCS store of the Ray cluster whose head is %s. Changes here are replaced." % head.host,
+        # The node's cluster address and loopback only; the firewall opens the port to the head alone.
+        "bind %s 127.0.0.1" % store.ip,
+        "port %d" % store.port(REDIS_PORT),
+        "protected-mode yes",
+        "dir %s" % REDIS_DATA_IN_CONTAINER,
+        "appendonly %s" % ("yes" if store.get("ray_redis_appendonly") else "no"),
+        "appendfsync everysec",
+        "save 3600 1 300 100 60 10000",
+        "daemonize no",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def redis_config_content(text, password):
+    """The whole file as the role writes it; its hash is how a converged node is recognised."""
+    return text + "requirepass %s\n" % password
+
+
+def gcs_store_plan(store, head, password, facts=None):
+    """The ray_redis role's container on the store's host, compared by its hash like a Ray node's."""
+    base = str(store.get("ray_redis_data_dir")).rstrip("/") or "/var/lib/ray-redis"
+    uid, gid = (int(part) for part in str(store.get("ray_redis_container_user")).split(":"))
+    text = redis_config_text(store, head)
+    config_path = base + "/config/redis.conf"
+    container = {
+        "name": str(store.get("ray_redis_container_name")),
+        "image": str(store.get("ray_redis_image")),
+        "command": ["redis-server", REDIS_CONFIG_IN_CONTAINER + "/redis.conf"],
+        "labels": {ROLE_LABEL: GCS_STORE_ROLE,
+                   # A new password must restart Redis: the label changes with it, without revealing it.
+                   "io.wizardsofts.ray.auth": "password-sha256:" + redis_password_fingerprint(password)[:16]},
+        "binds": ["%s/data:%s" % (base, REDIS_DATA_IN_CONTAINER), "%s/config:%s:ro" % (base, REDIS_CONFIG_IN_CONTAINER)],
+        "user": "%d:%d" % (uid, gid),
+        "restart_policy": str(store.get("ray_cluster_restart_policy")),
+        "stop_timeout": _int(store.get("ray_cluster_stop_timeout")),
+        "security_opts": ["no-new-privileges:true"],
+        "config": text,
+    }
+    plan = {
+        "container": container,
+        "config_hash": config_hash(container),
+        "config_path": config_path,
+        "config_sha256": hashlib.sha256(redis_config_content(text, password).encode("utf-8")).hexdigest(),
+        "directories": [
+            {"path": base, "owner": 0, "group": 0, "mode": "0750", "marker": _data_dir.MARKER},
+            {"path": base + "/data", "owner": uid, "group": gid, "mode": "0700"},
+            {"path": base + "/config", "owner": uid, "group": gid, "mode": "0700"},
+        ],
+        "address": "%s:%d" % (store.ip, store.port(REDIS_PORT)),
+        "host": str(store.ip),
+        "port": store.port(REDIS_PORT),
+        "image_archive": str(store.get("ray_redis_image_archive") or ""),
+        "require_persistence": bool(store.get("ray_redis_appendonly")),
+        "wait_timeout": _int(store.get("ray_cluster_wait_timeout")),
+        "owner": uid,
+        "group": gid,
+    }
+    existing = ((facts or {}).get("containers") or {}).get(container["name"]) if facts else None
+    plan["container_state"] = container_state(existing, plan["config_hash"]) if facts else "unknown"
+    plan["in_sync"] = bool(facts) and gcs_store_in_sync(plan, facts)
+    return plan
+
+
+def gcs_store_in_sync(plan, facts):
+    if plan["container_state"] != "none":
+        return False
+    paths = facts.get("paths") or {}
+    for entry in plan["directories"]:
+        seen = paths.get(entry["path"]) or {}
+        if (seen.get("type"), seen.get("uid"), seen.get("gid"), seen.get("mode")) != (
+                "directory", entry["owner"], entry["group"], entry["mode"]):
+            return False
+    seen = paths.get(plan["config_path"]) or {}
+    return (seen.get("type"), seen.get("uid"), seen.get("mode"), seen.get("sha256")) == (
+        "file", plan["owner"], "0600", plan["config_sha256"])
+
+
 class ClusterModel(object):
     """Every host's settings, checked together; each node's plan once they pass."""
 
-    def __init__(self, settings, roles, tokens, head_hosts):
+    def __init__(self, settings, roles, tokens, head_hosts, store_hosts=()):
         # settings: host -> dict of variables (inventory over role defaults, already templated)
         # roles: host -> HEAD or WORKER; tokens: host -> sha256 of its token (or None when auth is off)
+        # store_hosts: the inventory group ray_redis (the host that runs Redis for GCS fault tolerance)
         self.nodes = [Node(host, roles[host], settings[host]) for host in settings]
         self.by_host = dict((node.host, node) for node in self.nodes)
         self.tokens = tokens
         self.head_hosts = list(head_hosts)
         self.head = self.by_host.get(self.head_hosts[0]) if len(self.head_hosts) == 1 else None
+        self.store_hosts = list(store_hosts)
+
+    @property
+    def store(self):
+        """The node that runs the head's GCS store (Redis), when fault tolerance is on and the collection runs it."""
+        head = self.head
+        if head is None or not gcs_ft_enabled(head) or not _empty(head.get(GCS_FT_ADDRESS)) or len(self.store_hosts) != 1:
+            return None
+        return self.by_host.get(self.store_hosts[0])
+
+    def gcs(self):
+        """What the head and the workers need of the GCS store (None when fault tolerance is off)."""
+        head = self.head
+        if head is None or not gcs_ft_enabled(head):
+            return None
+        return {"address": gcs_store_address(head, self.store), "namespace": gcs_namespace(head),
+                "password_sha": redis_password_fingerprint(head.get(GCS_FT_PASSWORD)),
+                "host": self.store.host if self.store is not None else None}
 
     def check(self, raw_tokens=None):
         """Problems of the inventory alone (no node needed), every host at once."""
@@ -1091,6 +1363,7 @@ class ClusterModel(object):
         problems += check_unique_addresses(self.nodes)
         if self.head is not None:
             problems += check_agreement(self.nodes, self.head, self.tokens)
+            problems += check_gcs_ft(self.nodes, self.head, self.store_hosts, self.by_host)
         return problems
 
     def check_nodes(self, facts_by_host, runs=()):
@@ -1106,12 +1379,15 @@ class ClusterModel(object):
                     continue  # without root the node could not be read whole: the one problem is that
                 if DOCKER_ROLE in runs:
                     problems += check_engine_packages(node, facts)
-                if UFW_ROLE in runs and not firewall_in_sync(node, firewall_rules(node, node.get("ufw_ssh_port")), facts):
+                if UFW_ROLE in runs and not firewall_in_sync(node, self.firewall_rules(node), facts):
                     problems += check_other_firewalls(node, facts)
         return problems
 
+    def firewall_rules(self, node):
+        return firewall_rules(node, node.get("ufw_ssh_port"), self.head if self.store is node else None)
+
     def warnings(self):
-        warnings = []
+        warnings = gcs_ft_warnings(self.head, self.store)
         head = self.head
         if head is not None and head.get("ray_cluster_auth_mode") == "disabled":
             warnings.append(
@@ -1135,11 +1411,13 @@ class ClusterModel(object):
         """Each node's plan. Call only once check() found nothing."""
         facts_by_host = facts_by_host or {}
         head = self.head
+        gcs = self.gcs()
+        store = self.store
         nodes = {}
         for node in self.nodes:
             facts = facts_by_host.get(node.host) or {}
             container, directories, absent, secrets = container_plan(
-                node, head, self.tokens.get(node.host) or "", facts)
+                node, head, self.tokens.get(node.host) or "", facts, gcs)
             existing = (facts.get("containers") or {}).get(container["name"]) if facts else None
             nodes[node.host] = {
                 "role": node.role,
@@ -1158,7 +1436,7 @@ class ClusterModel(object):
                 "data_dir_candidates": data_dir_candidates(node),
                 # What node_facts describes: those, and Ray's temp root in each (its sessions).
                 "described_dirs": [path + sub for path in data_dir_candidates(node) for sub in ("", "/" + _data_dir.SESSION_SUBDIR)],
-                "firewall_rules": firewall_rules(node, node.get("ufw_ssh_port")),
+                "firewall_rules": self.firewall_rules(node),
                 "ports": [{"name": port.name, "variable": port.variable, "port": number} for port, number in node.ports()],
                 "metrics_targets": metrics_targets(node),
                 "container_state": container_state(existing, deployed_hash(
@@ -1168,7 +1446,23 @@ class ClusterModel(object):
                     marker_path(path) for path in data_dir_candidates(node)],
             }
             plan = nodes[node.host]
-            plan["in_sync"] = bool(facts) and in_sync(node, plan, facts, self.tokens.get(node.host))
+            if gcs and node is head:
+                # The head's copy of the Redis password, which its container's command reads at start.
+                plan["redis_password_file"] = secrets + "/" + REDIS_PASSWORD_FILE
+                plan["managed_paths"].append(plan["redis_password_file"])
+            plan["gcs_store"] = gcs_store_plan(node, head, head.get(GCS_FT_PASSWORD), facts) if node is store else None
+            plan["runs_gcs_store"] = plan["gcs_store"] is not None
+            plan["gcs_store_in_sync"] = plan["gcs_store"] is None or plan["gcs_store"]["in_sync"]
+            # What node_facts reads on the node: the Ray container and image, and the GCS store's where it runs.
+            plan["facts_containers"] = [container["name"]]
+            plan["facts_images"] = [container["image"]]
+            if plan["gcs_store"]:
+                plan["facts_containers"].append(plan["gcs_store"]["container"]["name"])
+                plan["facts_images"].append(plan["gcs_store"]["container"]["image"])
+                plan["managed_paths"] += [entry["path"] for entry in plan["gcs_store"]["directories"]] + [
+                    plan["gcs_store"]["config_path"]]
+            plan["in_sync"] = bool(facts) and in_sync(node, plan, facts, self.tokens.get(node.host),
+                                                      gcs["password_sha"] if gcs and node is head else None)
             # Unknown without facts; a container (re)started by this run adds a session, and the role prunes then too.
             plan["prune_sessions"] = not facts or _data_dir.pruning_needed(
                 (facts.get("data_dirs") or {}).get(plan["data_dir"] + "/" + _data_dir.SESSION_SUBDIR), _int(node.get("ray_cluster_sessions_keep")))
@@ -1201,13 +1495,15 @@ class ClusterModel(object):
             "client_address": "ray://%s:%d" % (head.ip, head.port("ray_cluster_client_server_port")),
             "expected_cpus": sum(plan["num_cpus"] or 0 for plan in nodes.values()),
             "expected_gpus": sum(plan["gpus"]["count"] for plan in nodes.values()),
+            # GCS fault tolerance: the Redis the head keeps its tables in (null when it is off).
+            "gcs_store": dict(gcs, password_sha=None) if gcs else None,
             "nodes": nodes,
         }
 
 
 # What playbooks read about every node at once (the membership check, the summary, the play's conditions).
 NODE_SUMMARY_FIELDS = ("role", "node_ip", "num_cpus", "gpus", "container_state", "in_sync", "docker_in_sync",
-                       "firewall_in_sync", "metrics_targets")
+                       "firewall_in_sync", "metrics_targets", "runs_gcs_store", "gcs_store_in_sync")
 
 
 def for_ansible(plan):
@@ -1276,7 +1572,7 @@ def firewall_in_sync(node, rules, facts):
     return not plan.changed
 
 
-def in_sync(node, plan, facts, token_sha):
+def in_sync(node, plan, facts, token_sha, redis_password_sha=None):
     """Whether the node is exactly as planned, so that its container task has nothing to do: the container runs
     with the plan's hash, its directories and token file are as they must be, and what must be gone is gone.
     TLS files are copied by their own tasks, so a TLS node is never called in sync here."""
@@ -1296,6 +1592,12 @@ def in_sync(node, plan, facts, token_sha):
         if (seen.get("type"), seen.get("uid"), seen.get("gid"), seen.get("mode"), seen.get("sha256")) != (
                 "file", uid, gid, "0600", token_sha):
             return False
+    if redis_password_sha:
+        uid = int(str(node.get("ray_cluster_container_user")).split(":")[0])
+        seen = paths.get(plan["redis_password_file"]) or {}
+        if (seen.get("type"), seen.get("uid"), seen.get("mode"), seen.get("sha256")) != (
+                "file", uid, "0600", redis_password_sha):
+            return False
     return all((paths.get(path) or {}).get("exists") is False for path in plan["absent_paths"])
 
 
@@ -1309,13 +1611,13 @@ def container_state(existing, wanted_hash):
     return "none" if existing.get("running") else "start"
 
 
-def evaluate(hosts, head_hosts, specs, facts=None, unreachable=(), runs=()):
+def evaluate(hosts, head_hosts, specs, facts=None, unreachable=(), runs=(), store_hosts=()):
     """The whole preflight: (plan or None, problems, warnings).
 
     hosts: host -> (role, settings as the roles see them); specs: host -> the argument spec of its roles;
     facts: host -> what node_facts read there (None: the inventory alone is checked); unreachable: hosts
     of the play that could not be reached; runs: the roles (DOCKER_ROLE, UFW_ROLE) this run applies after the
-    preflight, whose checks of the node apply (roles_selected).
+    preflight, whose checks of the node apply (roles_selected); store_hosts: the inventory group ray_redis.
     """
     problems = []
     checked, roles, tokens, raw_tokens = {}, {}, {}, {}
@@ -1334,7 +1636,7 @@ def evaluate(hosts, head_hosts, specs, facts=None, unreachable=(), runs=()):
         checked[host] = values
     if problems:
         return None, problems, []
-    cluster = ClusterModel(checked, roles, tokens, head_hosts)
+    cluster = ClusterModel(checked, roles, tokens, head_hosts, store_hosts)
     problems = cluster.check(raw_tokens)
     head = head_hosts[0] if len(head_hosts) == 1 else None
     if facts is not None and head in unreachable:

@@ -66,7 +66,8 @@ def test_a_plan_for_every_host_from_role_defaults_inventory_and_templates(tmp_pa
         assert summary.pop("container_name") == node["container"]["name"]
         assert summary == dict((field, node[field]) for field in summary)
         assert sorted(summary) == sorted(("role", "node_ip", "num_cpus", "gpus", "container_state", "in_sync",
-                                          "docker_in_sync", "firewall_in_sync", "metrics_targets"))
+                                          "docker_in_sync", "firewall_in_sync", "metrics_targets", "runs_gcs_store",
+                                          "gcs_store_in_sync"))
     # ray_cluster_node_ip defaults to "{{ ansible_host }}"; the admin networks to "{{ ray_cluster_cidrs }}".
     assert head["node_ip"] == "10.9.0.1" and worker["node_ip"] == "10.9.0.2"
     assert "--memory=4000000000" in head["container"]["command"]            # the inventory's value

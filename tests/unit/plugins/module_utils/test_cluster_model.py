@@ -7,6 +7,8 @@ inventory over them: nothing of the model is faked."""
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import pathlib
 import re
 
@@ -17,7 +19,7 @@ from ansible_collections.wizardsofts.ray.plugins.module_utils import _cluster_mo
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "preflight_cases.yml").read_text())
-COMMON_ROLES = ("ray_cluster", "docker", "ufw")
+COMMON_ROLES = ("ray_cluster", "docker", "ufw", "ray_redis")
 ROLE_OF = {model.HEAD: "ray_head", model.WORKER: "ray_worker"}
 TOKEN = "T" * 48
 # What Ansible would make of the defaults that are templates, for the test inventory.
@@ -83,7 +85,7 @@ def evaluate(overrides=None, facts=None, groups=None, unreachable=(), runs=SITE_
     if facts is not None:
         base_facts = {host: dict({"cpus": 64, "memory_bytes": 10**12, "listeners": [], "snap_docker": False},
                                  **facts.get(host, {})) for host in INVENTORY}
-    return model.evaluate(hosts, heads, specs, base_facts, unreachable, runs)
+    return model.evaluate(hosts, heads, specs, base_facts, unreachable, runs, groups.get("ray_redis", []))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
@@ -546,3 +548,125 @@ def test_sessions_are_pruned_only_when_the_node_holds_more_than_are_kept(session
     plan, problems, _warnings = evaluate({"all": {"ray_cluster_sessions_keep": keep}}, facts=facts)
     assert problems == []
     assert plan["nodes"]["server80"]["prune_sessions"] is prune
+
+
+# ---- GCS fault tolerance ----------------------------------------------------------------------------------------
+REDIS_PASSWORD = "ZZZZZZZZZZZZZZZZZZZZ"
+FT = {"all": {"ray_cluster_gcs_ft_enabled": True, "ray_cluster_gcs_ft_redis_password": REDIS_PASSWORD}}
+FT_GROUPS = {"ray_redis": ["server80"]}
+
+
+def test_fault_tolerance_gives_the_head_its_redis_and_the_workers_a_long_reconnect():
+    plan, problems, _warnings = evaluate(FT, groups=FT_GROUPS)
+    assert problems == []
+    head, worker = plan["nodes"]["server84"], plan["nodes"]["server80"]
+    assert head["container"]["env"]["RAY_REDIS_ADDRESS"] == "198.18.88.80:6380"
+    assert head["container"]["env"]["RAY_external_storage_namespace"] == "wizardsofts-ray-server84"
+    assert "RAY_gcs_rpc_server_reconnect_timeout_s" not in head["container"]["env"]
+    assert worker["container"]["env"]["RAY_gcs_rpc_server_reconnect_timeout_s"] == "600"
+    assert "RAY_REDIS_ADDRESS" not in worker["container"]["env"]
+    # The head's command reads the password from its secrets file; ray start's own arguments follow unchanged.
+    command = head["container"]["command"]
+    assert command[:2] == ["/bin/sh", "-c"]
+    assert "$(cat /run/secrets/wizardsofts-ray/redis_password)" in command[2]
+    assert command[3:5] == ["ray", "start"]
+    assert head["redis_password_file"] == head["secrets_dir"] + "/redis_password"
+    assert head["redis_password_file"] not in head["absent_paths"]
+    assert worker["secrets_dir"] + "/redis_password" in worker["absent_paths"]
+    assert plan["gcs_store"] == {"address": "198.18.88.80:6380", "namespace": "wizardsofts-ray-server84",
+                                 "password_sha": None, "host": "server80"}
+
+
+def test_the_redis_password_is_in_no_plan_command_environment_or_label():
+    plan, _problems, _warnings = evaluate(FT, groups=FT_GROUPS)
+    assert REDIS_PASSWORD not in json.dumps(model.for_ansible(plan))
+
+
+def test_redis_runs_on_the_ray_redis_host_opened_to_the_head_alone():
+    plan, _problems, _warnings = evaluate(FT, groups=FT_GROUPS)
+    store = plan["nodes"]["server80"]["gcs_store"]
+    assert plan["nodes"]["server84"]["gcs_store"] is None
+    assert plan["nodes"]["server80"]["runs_gcs_store"] and not plan["nodes"]["server84"]["runs_gcs_store"]
+    assert store["container"]["command"] == ["redis-server", "/etc/wizardsofts-ray-redis/redis.conf"]
+    config = store["container"]["config"]
+    assert "bind 198.18.88.80 127.0.0.1\n" in config and "port 6380\n" in config and "appendonly yes\n" in config
+    assert "requirepass" not in config
+    assert store["config_sha256"] == hashlib.sha256((config + "requirepass %s\n" % REDIS_PASSWORD).encode()).hexdigest()
+    rules = [rule for rule in plan["nodes"]["server80"]["firewall_rules"] if rule["comment"] == "Ray GCS store (Redis)"]
+    assert rules == [{"port": "6380", "sources": ["198.18.88.84/32"], "comment": "Ray GCS store (Redis)"}]
+    assert not [rule for rule in plan["nodes"]["server84"]["firewall_rules"] if "Redis" in rule["comment"]]
+    assert store["container"]["name"] in plan["nodes"]["server80"]["facts_containers"]
+    assert store["config_path"] in plan["nodes"]["server80"]["managed_paths"]
+
+
+def test_your_own_redis_is_used_and_none_is_run():
+    overrides = {"all": dict(FT["all"], ray_cluster_gcs_ft_redis_address="10.0.0.5:6379")}
+    plan, problems, _warnings = evaluate(overrides)
+    assert problems == []
+    assert plan["nodes"]["server84"]["container"]["env"]["RAY_REDIS_ADDRESS"] == "10.0.0.5:6379"
+    assert not any(node["runs_gcs_store"] for node in plan["nodes"].values())
+
+
+def test_without_fault_tolerance_nothing_of_it_is_planned_and_the_hash_is_as_before():
+    plan, _problems, _warnings = evaluate(groups=FT_GROUPS)
+    head = plan["nodes"]["server84"]
+    assert plan["gcs_store"] is None and head["gcs_store"] is None and plan["nodes"]["server80"]["gcs_store"] is None
+    assert head["container"]["command"][:2] == ["ray", "start"]
+    assert "RAY_REDIS_ADDRESS" not in head["container"]["env"]
+    assert "io.wizardsofts.ray.gcs-store" not in head["container"]["labels"]
+    assert "redis_password_file" not in head
+
+
+def test_a_new_redis_password_restarts_the_head_and_redis_but_no_worker():
+    first, _p, _w = evaluate(FT, groups=FT_GROUPS)
+    other = {"all": dict(FT["all"], ray_cluster_gcs_ft_redis_password="Y" * 20)}
+    second, _p, _w = evaluate(other, groups=FT_GROUPS)
+    assert first["nodes"]["server84"]["config_hash"] != second["nodes"]["server84"]["config_hash"]
+    assert first["nodes"]["server80"]["gcs_store"]["config_hash"] != second["nodes"]["server80"]["gcs_store"]["config_hash"]
+    assert first["nodes"]["server80"]["config_hash"] == second["nodes"]["server80"]["config_hash"]
+
+
+def _converged_store_facts(plan):
+    facts = _converged_facts(plan, "server80")
+    store = plan["nodes"]["server80"]["gcs_store"]
+    for entry in store["directories"]:
+        facts["paths"][entry["path"]] = {"exists": True, "type": "directory", "uid": entry["owner"], "gid": entry["group"],
+                                         "mode": entry["mode"], "sha256": None}
+    facts["paths"][store["config_path"]] = {"exists": True, "type": "file", "uid": 999, "gid": 999, "mode": "0600",
+                                            "sha256": store["config_sha256"]}
+    facts["containers"][store["container"]["name"]] = {
+        "running": True, "labels": {"io.wizardsofts.ray.config-hash": store["config_hash"]}}
+    return facts
+
+
+@pytest.mark.parametrize("drift, in_sync", [
+    (None, True),
+    (lambda facts, store: facts["paths"][store["config_path"]].update(sha256="0" * 64), False),
+    (lambda facts, store: facts["paths"][store["config_path"]].update(mode="0644"), False),
+    (lambda facts, store: facts["containers"][store["container"]["name"]].update(running=False), False),
+    (lambda facts, store: facts["containers"].pop(store["container"]["name"]), False),
+    (lambda facts, store: facts["paths"][store["directories"][1]["path"]].update(uid=0), False),
+])
+def test_redis_is_in_sync_only_when_its_container_directories_and_configuration_are_as_planned(drift, in_sync):
+    first, _p, _w = evaluate(FT, facts={}, groups=FT_GROUPS)
+    facts = {"server80": _converged_store_facts(first)}
+    if drift:
+        drift(facts["server80"], first["nodes"]["server80"]["gcs_store"])
+    plan, problems, _w = evaluate(FT, facts=facts, groups=FT_GROUPS)
+    assert problems == []
+    assert plan["nodes"]["server80"]["gcs_store_in_sync"] is in_sync
+    # The Ray node on the same host is judged on its own: Redis's drift does not replace it.
+    assert plan["nodes"]["server80"]["in_sync"] is True
+
+
+def test_the_head_is_in_sync_only_with_its_copy_of_the_redis_password():
+    first, _p, _w = evaluate(FT, facts={}, groups=FT_GROUPS)
+    facts = {"server84": _converged_facts(first, "server84")}
+    head = first["nodes"]["server84"]
+    plan, _p, _w = evaluate(FT, facts=facts, groups=FT_GROUPS)
+    assert plan["nodes"]["server84"]["in_sync"] is False  # the password file is missing
+    facts["server84"]["paths"][head["redis_password_file"]] = {
+        "exists": True, "type": "file", "uid": 1000, "gid": 100, "mode": "0600",
+        "sha256": model.token_fingerprint(REDIS_PASSWORD)}
+    plan, _p, _w = evaluate(FT, facts=facts, groups=FT_GROUPS)
+    assert plan["nodes"]["server84"]["in_sync"] is True
