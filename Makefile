@@ -10,6 +10,7 @@
 #   make molecule           (test) molecule test -s default: a whole deployment onto two server containers
 #   make preflight-test     (test) every bad input refused before any change, on fresh and running nodes
 #   make day2-test          (test) molecule test -s day2: scale out, upgrade, faults, scale in, teardown
+#   make gcs-ft-test        (test) molecule test -s gcs_ft: a head restart and reboot with GCS fault tolerance
 #   make monitoring-test    (test) promtool on the rendered rules, then a real Prometheus scraping a cluster
 #   make awx-test           (test) AWX objects vs awx.awx's specs, the EE context, every job template run
 #   make build              the collection tarball, in .cache/dist
@@ -74,7 +75,7 @@ sandbox-destroy: venv
 # prerequisites are not looked at again). A part's output is printed when it ends (--output-sync), not
 # interleaved with the other's, and ends with how long the part took.
 TEST_JOBS ?= 2
-TEST_PARTS := day2-test molecule preflight-test awx-test monitoring-test unit sanity lint
+TEST_PARTS := day2-test molecule gcs-ft-test preflight-test awx-test monitoring-test unit sanity lint
 TEST_PREREQUISITES := venv host-tools docker-engine images day2-images promtool
 
 test: $(TEST_PREREQUISITES)
@@ -211,3 +212,15 @@ day2-images: images
 
 day2-test: venv day2-images
 	$(BIN)/molecule test -s day2
+
+# --- GCS fault tolerance (issue 16, docs/day2.md) ---------------------------------------------------------------------
+# `molecule test -s gcs_ft`: a head restart without fault tolerance (what is lost), then site.yml turns it on (Redis on
+# the worker's server, the ray_redis role), and the head's container restarts and its server reboots while an actor,
+# a job and a Ray Serve application run on the worker (198.18.90.0/24).
+GCS_FT_IMAGES_VARS := molecule/gcs_ft/inventory/group_vars/all/testbed_images.yml
+
+.PHONY: gcs-ft-test
+
+gcs-ft-test: venv images
+	cp $(IMAGES_VARS) $(GCS_FT_IMAGES_VARS)
+	$(BIN)/molecule test -s gcs_ft

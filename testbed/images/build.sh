@@ -86,7 +86,8 @@ ray_image="$(build_image wizardsofts-ray-testbed/ray "$here/ray" "$base" "RAY_VE
 
 # The archive the Ray roles ship to nodes that cannot pull (air-gapped sites, and our nodes).
 save_archive() {
-  local image="$1" archive="$cache_dir/ray-${1##*:}.tar"
+  local image="$1" name="${1%:*}" archive
+  archive="$cache_dir/${name##*/}-${1##*:}.tar"
   if [ ! -s "$archive" ]; then
     log "saving $image to $archive"
     docker save "$image" -o "$archive.partial" && mv "$archive.partial" "$archive"
@@ -94,6 +95,9 @@ save_archive() {
   echo "$archive"
 }
 ray_archive="$(save_archive "$ray_image")"
+# Redis for the GCS fault-tolerance scenario (the ray_redis role), shipped the same way.
+redis_image="$(build_image wizardsofts-ray-testbed/redis "$here/redis" "$base")"
+redis_archive="$(save_archive "$redis_image")"
 
 cat <<YAML
 ---
@@ -104,6 +108,8 @@ testbed_node_with_docker_image: "$node_with_docker_image"
 ray_cluster_version: "$ray_version"
 ray_cluster_image: "$ray_image"
 ray_cluster_image_archive: "$ray_archive"
+ray_redis_image: "$redis_image"
+ray_redis_image_archive: "$redis_archive"
 YAML
 
 if [ -n "$previous_ray_version" ]; then

@@ -7,6 +7,7 @@ import pathlib
 import re
 import shlex
 import subprocess
+import sys
 import time
 
 import yaml
@@ -16,13 +17,16 @@ PROJECT_DIR = SCENARIO_DIR.parents[1]
 INVENTORY = SCENARIO_DIR / "inventory"
 SCALE_OUT = SCENARIO_DIR / "scale_out"
 TOKEN_FILE = INVENTORY / ".ray_auth_token"
+# molecule/shared holds what every scenario's tests use.
+sys.path.insert(0, str(PROJECT_DIR / "molecule" / "shared"))
+import playbook_runs  # found through the path above
+import head_api as shared_head_api  # likewise
 
 HEAD = {"name": "server84", "container": "wizardsofts-ray-day2-server84", "ip": "198.18.94.84", "ray": "ray-head"}
 SERVER80 = {"name": "server80", "container": "wizardsofts-ray-day2-server80", "ip": "198.18.94.80", "ray": "ray-worker"}
 SERVER81 = {"name": "server81", "container": "wizardsofts-ray-day2-server81", "ip": "198.18.94.81", "ray": "ray-worker"}
 NODES = [HEAD, SERVER80, SERVER81]
 
-RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+failed=(?P<failed>\d+)", re.M)
 
 
 def node_exec(node, command, check=True):
@@ -58,27 +62,15 @@ def previous_release_vars():
 
 def run_playbook(playbook, *args, inventories=(INVENTORY, SCALE_OUT)):
     """ansible-playbook from the project directory, as a user would; prints how long it took."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT_DIR / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    command = ["ansible-playbook"] + [f"--inventory={inventory}" for inventory in inventories] + [playbook, *args]
-    start = time.monotonic()
-    run = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=1500)
-    print(f"\n[day2] {playbook} {' '.join(args)}: exit {run.returncode} after {time.monotonic() - start:.0f} s")
-    return run
+    return playbook_runs.run_playbook(PROJECT_DIR, inventories, "day2", playbook, *args)
 
 
-def changed_per_host(output):
-    return {m["host"]: int(m["changed"]) for m in RECAP.finditer(output)}
+changed_per_host = playbook_runs.changed_per_host
 
 
 def head_api(path):
-    """GET a path of the head's dashboard API from inside the head, with the cluster's token: the parsed JSON, or None
-    when there is no answer (the head is restarting)."""
-    token = TOKEN_FILE.read_text(encoding="utf-8").strip()
-    raw = node_exec(HEAD, f"curl -sf -m 5 -H 'Authorization: Bearer {token}' http://127.0.0.1:8265{path}", check=False)
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
+    """GET a path of the head's dashboard API inside the head, with the token: parsed JSON, or None (restarting)."""
+    return shared_head_api.head_api(HEAD["container"], TOKEN_FILE, path)
 
 
 def state_api_nodes():
