@@ -16,6 +16,9 @@ What each figure is:
   readiness     time from the head's /api/gcs_healthz first answering success (polled every 10 ms from
                 the machine) to the result of site.yml's "Wait until the head's GCS is healthy" task
                 reaching the controller (benchmarks/callback_plugins/bench_timeline.py).
+  head restart  the seed topology deployed, then `docker restart` of the head's container: until the GCS is
+                healthy, and until both nodes are ALIVE again; without GCS fault tolerance, then with it (Redis on
+                the worker's server). Whether the worker kept its node ID is counted.
   throughput    benchmarks/workload.py in the deployed head container, then in a plain container of the
                 same image running `ray start --head` with the cluster's 12 CPUs (no Docker-in-Docker,
                 no firewall), alternately, in the same run.
@@ -106,10 +109,12 @@ class Bed(object):
         self.env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                         ANSIBLE_FORCE_COLOR="0", PATH="%s:%s" % (VENV_BIN, os.environ["PATH"]))
 
-    def inventory(self, workers):
-        if workers not in self.inventories:
-            self.inventories[workers] = inventory.write_inventory(WORK / ("inventory-%d" % workers), workers, PROJECT)
-        return self.inventories[workers]
+    def inventory(self, workers, gcs_ft=False):
+        key = (workers, gcs_ft)
+        if key not in self.inventories:
+            self.inventories[key] = inventory.write_inventory(
+                WORK / ("inventory-%d%s" % (workers, "-gcs-ft" if gcs_ft else "")), workers, PROJECT, gcs_ft=gcs_ft)
+        return self.inventories[key]
 
     def images(self):
         images = {}
@@ -119,13 +124,13 @@ class Bed(object):
                 images[key.strip()] = value.strip().strip('"')
         return images
 
-    def playbook(self, workers, playbook, timeline=None, **env_overrides):
+    def playbook(self, workers, playbook, timeline=None, gcs_ft=False, **env_overrides):
         env = dict(self.env, **env_overrides)
         if timeline:
             env.update(ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"), ANSIBLE_CALLBACKS_ENABLED="bench_timeline",
                        BENCH_TIMELINE=str(timeline))
         start = time.perf_counter()
-        result = run([str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory(workers)), playbook],
+        result = run([str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory(workers, gcs_ft)), playbook],
                      check=False, cwd=PROJECT, env=env)
         seconds = time.perf_counter() - start
         recap = {m["host"]: int(m["changed"]) for m in RECAP.finditer(result.stdout)}
@@ -152,19 +157,23 @@ class Bed(object):
         """Every node back to: Docker and the image present; no Ray container or data; UFW inactive and empty."""
         def reset(host):
             run(["docker", "exec", node_container(host), "sh", "-c",
-                 "docker rm -f ray-head ray-worker >/dev/null 2>&1; rm -rf /var/lib/ray; "
+                 "docker rm -f ray-head ray-worker ray-gcs-redis >/dev/null 2>&1; rm -rf /var/lib/ray /var/lib/ray-redis; "
                  "ufw --force reset >/dev/null; rm -f /etc/ufw/*.rules.[0-9]*"])
         in_parallel(reset, hosts_of(self.max_workers))
 
     def alive_nodes(self, token):
+        return len(self.node_ids(token))
+
+    def node_ids(self, token):
+        """ALIVE nodes, IP -> node ID, as the head's state API lists them ({} while it does not answer)."""
         request = urllib.request.Request("http://%s:8265/api/v0/nodes?limit=100" % HEAD_IP,
                                          headers={"Authorization": "Bearer %s" % token})
         try:
             with urllib.request.urlopen(request, timeout=2) as answer:
                 nodes = json.load(answer)["data"]["result"]["result"]
         except (OSError, ValueError, KeyError):
-            return 0
-        return sum(1 for node in nodes if node.get("state") == "ALIVE")
+            return {}
+        return dict((node["node_ip"], node["node_id"]) for node in nodes if node.get("state") == "ALIVE")
 
     def destroy(self):
         log("removing the bench containers, volumes and network")
@@ -228,6 +237,29 @@ def gcs_wait_readiness(bed, image, sleep):
     poller.stop.set()
     returned = [json.loads(line)["time"] for line in timeline.read_text().splitlines()]
     return returned[0] - poller.healthy_at if returned and poller.healthy_at else None
+
+
+def head_recovery(bed, gcs_ft):
+    """The seed topology deployed cold (with GCS fault tolerance or without), then `docker restart` of the head's
+    container: (seconds until the GCS is healthy again, seconds until both nodes are ALIVE again, whether the worker
+    kept its node ID), each counted from the restart's start."""
+    bed.reset_cold()
+    bed.playbook(1, "site.yml", gcs_ft=gcs_ft)
+    token = inventory.token_file(PROJECT).read_text().strip()
+    worker_ip = "%s%d" % (inventory.PREFIX, inventory.WORKERS[0][1])
+    before = bed.node_ids(token).get(worker_ip)
+    poller = HealthPoller()
+    start = time.time()
+    run(["docker", "exec", node_container(inventory.HEAD[0]), "docker", "restart", "ray-head"])
+    poller.start()
+    deadline = time.monotonic() + DEADLINE
+    while poller.healthy_at is None or bed.alive_nodes(token) < 2:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the cluster was not healthy with 2 ALIVE nodes within %d s of a head restart" % DEADLINE)
+        time.sleep(0.05)
+    both = time.time() - start
+    poller.stop.set()
+    return poller.healthy_at - start, both, bed.node_ids(token).get(worker_ip) == before
 
 
 def rerun(bed, workers, **env):
@@ -346,6 +378,12 @@ def table(results, workers_list, runs):
             r = bare / cluster if cluster and bare else None  # throughput ratio: inverse of the times
         row("throughput, %s" % label, fmt(cluster, unit), "bare Ray %s" % fmt(bare, unit), fmt(r, "%"), ">= 97% of bare",
             None if r is None else r >= 0.97)
+    for key, label in (("noft", "without"), ("ft", "with")):
+        if "recovery_%s_gcs" % key in m:
+            kept = results["recovery_%s_kept" % key]
+            row("head restart %s GCS fault tolerance: GCS healthy" % label, fmt(m["recovery_%s_gcs" % key]), "", "", "", None)
+            row("  ... and both nodes ALIVE (worker kept its node: %d of %d)" % (sum(kept), len(kept)),
+                fmt(m["recovery_%s_nodes" % key]), "", "", "", None)
     header = ("figure", "median", "reference", "ratio", "target", "met")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(header, widths)) + " |",
@@ -410,6 +448,15 @@ def main():
                 seconds, changed = rerun(bed, workers)
                 record("rerun_%d" % workers, seconds)
                 record("rerun_changed_%d" % workers, changed)
+        for gcs_ft in (False, True):
+            log("head restart %s GCS fault tolerance (seed topology)" % ("with" if gcs_ft else "without"))
+            key = "recovery_%s" % ("ft" if gcs_ft else "noft")
+            for _number in range(options.runs):
+                healthy, both, kept = head_recovery(bed, gcs_ft)
+                record(key + "_gcs", healthy)
+                record(key + "_nodes", both)
+                record(key + "_kept", kept)
+        bed.reset_cold()
         stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
         (WORK / ("results-%s.json" % stamp)).write_text(json.dumps(results, indent=1))
         print(table(results, workers_list, options.runs))

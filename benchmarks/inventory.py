@@ -26,7 +26,11 @@ def token_file(project_dir):
     return pathlib.Path(project_dir) / ".cache" / "bench" / "ray_auth_token"
 
 
-def write_inventory(directory, workers, project_dir):
+# GCS fault tolerance for the head-recovery figures: Redis on the seed's worker, a bench-only password.
+REDIS_PASSWORD = "wsray-bench-redis-password-0123456789"
+
+
+def write_inventory(directory, workers, project_dir, gcs_ft=False):
     directory = pathlib.Path(directory)
     (directory / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
     lines = [
@@ -54,13 +58,16 @@ def write_inventory(directory, workers, project_dir):
             "          ray_worker_memory: 16GB",
             "          ray_worker_object_store_memory: 16GB",
         ]
+    if gcs_ft:
+        lines += ["ray_redis:", "  hosts:", f"    {WORKERS[0][0]}:"]
     (directory / "hosts.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     # One token for every inventory of the bench, so the floor's containers can use it too.
     (directory / "group_vars" / "ray_cluster.yml").write_text(
         "---\nansible_connection: community.docker.docker\nray_cluster_cidrs:\n  - " + SUBNET + "\n"
         "ray_cluster_auth_token_file: " + str(token_file(project_dir)) + "\n"
         # Servers that already run Docker: every measured deploy starts with Docker installed anyway.
-        "testbed_node_image: \"{{ testbed_node_with_docker_image }}\"\n",
+        "testbed_node_image: \"{{ testbed_node_with_docker_image }}\"\n"
+        + ("ray_cluster_gcs_ft_enabled: true\nray_cluster_gcs_ft_redis_password: %s\n" % REDIS_PASSWORD if gcs_ft else ""),
         encoding="utf-8",
     )
     (directory / "group_vars" / "all" / "bench.yml").write_text(
