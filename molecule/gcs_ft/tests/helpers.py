@@ -127,14 +127,14 @@ def job_status(key):
     return answer.get("status") if isinstance(answer, dict) else None
 
 
-# Asks the Serve application through the worker's own HTTP proxy, from inside the worker's server, every 0.1 s for
-# SECONDS; prints how many requests there were, how many failed, and when (seconds from the start).
+# Asks the Serve application through the worker's own HTTP proxy, from inside the worker's server, every 0.1 s until
+# the stop file exists (at most SECONDS); prints how many requests there were, how many failed, and when.
 SERVE_PROBE = r"""
-import json, sys, time, urllib.request
-end = time.monotonic() + float(sys.argv[1])
+import json, os, sys, time, urllib.request
+stop, end = sys.argv[2], time.monotonic() + float(sys.argv[1])
 start = time.monotonic()
 ok, failed, failures = 0, 0, []
-while time.monotonic() < end:
+while time.monotonic() < end and not os.path.exists(stop):
     at = time.monotonic() - start
     try:
         with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=2) as answer:
@@ -149,18 +149,20 @@ while time.monotonic() < end:
     time.sleep(0.1)
 print(json.dumps({"ok": ok, "failed": failed, "failures": failures, "seconds": round(time.monotonic() - start, 1)}))
 """
+SERVE_PROBE_STOP = "/tmp/wsray-serve-probe-stop"
 
 
 class ServeProbe(object):
-    """The prober above, running in the background while the head restarts."""
+    """The prober above, running in the background while the head restarts, until result() stops it."""
 
-    def __init__(self, seconds):
-        self.process = subprocess.Popen(["docker", "exec", WORKER["container"], "python3", "-c", SERVE_PROBE, str(seconds)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.started = time.monotonic()
+    def __init__(self, seconds=600):
+        node_exec(WORKER, f"rm -f {SERVE_PROBE_STOP}")
+        self.process = subprocess.Popen(["docker", "exec", WORKER["container"], "python3", "-c", SERVE_PROBE, str(seconds),
+                                         SERVE_PROBE_STOP], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def result(self):
-        out, err = self.process.communicate(timeout=600)
+        node_exec(WORKER, f"touch {SERVE_PROBE_STOP}")
+        out, err = self.process.communicate(timeout=120)
         assert self.process.returncode == 0, err
         return json.loads(out.strip().splitlines()[-1])
 
