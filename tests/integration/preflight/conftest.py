@@ -132,7 +132,12 @@ class Inventory:
         for host, variables in (case.get("set") or {}).items():
             (self.group_vars if host == "all" else self.host(host)).update(copy.deepcopy(variables))
         for group, members in (case.get("groups") or {}).items():
-            self.regroup(group, members)
+            if group in self.groups:
+                self.regroup(group, members)
+            else:
+                # A group beside ray_cluster (ray_redis): its members are named there, their settings stay where they
+                # are (a member outside ray_cluster is a host the run never connects to).
+                self.hosts.setdefault(group, {})["hosts"] = {name: None for name in members}
         return self
 
     def regroup(self, group, members):
