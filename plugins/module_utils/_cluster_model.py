@@ -1164,7 +1164,7 @@ def check_gcs_ft(nodes, head, store_hosts, by_host):
         store = by_host.get(host)
         if store is None:
             problems.append(Problem(
-                host, None, None, "the group %s holds %s, which is not in ray_cluster: the collection runs Redis only "
+                "the inventory", None, None, "the group %s holds %s, which is not in ray_cluster: the collection runs Redis only "
                 "on a host it also manages (its Docker and firewall)" % (REDIS_GROUP, host),
                 "add %s to ray_cluster (as a worker), or run Redis yourself and set %s." % (host, GCS_FT_ADDRESS)))
         else:
@@ -1593,7 +1593,7 @@ def in_sync(node, plan, facts, token_sha, redis_password_sha=None):
                 "file", uid, gid, "0600", token_sha):
             return False
     if redis_password_sha:
-        uid = int(str(node.get("ray_cluster_container_user")).split(":")[0])
+        uid = int(str(node.get("ray_cluster_container_user")).split(":", maxsplit=1)[0])
         seen = paths.get(plan["redis_password_file"]) or {}
         if (seen.get("type"), seen.get("uid"), seen.get("mode"), seen.get("sha256")) != (
                 "file", uid, "0600", redis_password_sha):

@@ -15,8 +15,9 @@ from ansible_collections.wizardsofts.ray.plugins.module_utils import _redis
 from ansible_collections.wizardsofts.ray.plugins.modules import gcs_store_wait
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "redis-7.0.15"
-INFO = {"server": (FIXTURES / "info_server.txt").read_bytes(),
-        "persistence": (FIXTURES / "info_persistence.txt").read_bytes()}
+# Stored with \n line endings (the repository's rule); Redis ends each line with \r\n.
+INFO = {"server": (FIXTURES / "info_server.txt").read_bytes().replace(b"\n", b"\r\n"),
+        "persistence": (FIXTURES / "info_persistence.txt").read_bytes().replace(b"\n", b"\r\n")}
 PASSWORD = "s3cret-password-of-the-test-0123"
 
 
