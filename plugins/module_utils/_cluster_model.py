@@ -1104,7 +1104,8 @@ RAY_DEFAULT_RECONNECT_SECONDS = 60
 
 
 def gcs_ft_enabled(node):
-    return node.get(GCS_FT) in (True, "true", "True", "yes", 1)
+    # A bool: the roles' argument specs converted the inventory's value before the model sees it.
+    return bool(node.get(GCS_FT))
 
 
 def gcs_store_address(head, store):
@@ -1303,17 +1304,9 @@ def gcs_store_plan(store, head, password, facts=None):
 
 
 def gcs_store_in_sync(plan, facts):
-    if plan["container_state"] != "none":
-        return False
     paths = facts.get("paths") or {}
-    for entry in plan["directories"]:
-        seen = paths.get(entry["path"]) or {}
-        if (seen.get("type"), seen.get("uid"), seen.get("gid"), seen.get("mode")) != (
-                "directory", entry["owner"], entry["group"], entry["mode"]):
-            return False
-    seen = paths.get(plan["config_path"]) or {}
-    return (seen.get("type"), seen.get("uid"), seen.get("mode"), seen.get("sha256")) == (
-        "file", plan["owner"], "0600", plan["config_sha256"])
+    return plan["container_state"] == "none" and directories_as_planned(paths, plan["directories"]) and (
+        secret_file_as_planned(paths, plan["config_path"], plan["owner"], plan["group"], plan["config_sha256"]))
 
 
 class ClusterModel(object):
@@ -1343,7 +1336,9 @@ class ClusterModel(object):
         head = self.head
         if head is None or not gcs_ft_enabled(head):
             return None
-        return {"address": gcs_store_address(head, self.store), "namespace": gcs_namespace(head),
+        address = gcs_store_address(head, self.store)
+        host, port = _split_address(address) or (None, None)
+        return {"address": address, "redis_host": host, "redis_port": port, "namespace": gcs_namespace(head),
                 "password_sha": redis_password_fingerprint(head.get(GCS_FT_PASSWORD)),
                 "host": self.store.host if self.store is not None else None}
 
@@ -1581,24 +1576,29 @@ def in_sync(node, plan, facts, token_sha, redis_password_sha=None):
     paths = facts.get("paths") or {}
     if (paths.get(marker_path(plan["data_dir"])) or {}).get("type") != "file":
         return False
-    for entry in plan["directories"]:
-        seen = paths.get(entry["path"]) or {}
-        if (seen.get("type"), seen.get("uid"), seen.get("gid"), seen.get("mode")) != (
-                "directory", entry["owner"], entry["group"], entry["mode"]):
-            return False
-    if node.get("ray_cluster_auth_mode") == "token":
-        uid, gid = (int(part) for part in str(node.get("ray_cluster_container_user")).split(":"))
-        seen = paths.get(plan["secrets_dir"] + "/auth_token") or {}
-        if (seen.get("type"), seen.get("uid"), seen.get("gid"), seen.get("mode"), seen.get("sha256")) != (
-                "file", uid, gid, "0600", token_sha):
-            return False
-    if redis_password_sha:
-        uid = int(str(node.get("ray_cluster_container_user")).split(":", maxsplit=1)[0])
-        seen = paths.get(plan["redis_password_file"]) or {}
-        if (seen.get("type"), seen.get("uid"), seen.get("mode"), seen.get("sha256")) != (
-                "file", uid, "0600", redis_password_sha):
-            return False
+    if not directories_as_planned(paths, plan["directories"]):
+        return False
+    uid, gid = (int(part) for part in str(node.get("ray_cluster_container_user")).split(":"))
+    if node.get("ray_cluster_auth_mode") == "token" and not secret_file_as_planned(
+            paths, plan["secrets_dir"] + "/auth_token", uid, gid, token_sha):
+        return False
+    if redis_password_sha and not secret_file_as_planned(paths, plan["redis_password_file"], uid, gid, redis_password_sha):
+        return False
     return all((paths.get(path) or {}).get("exists") is False for path in plan["absent_paths"])
+
+
+def directories_as_planned(paths, directories):
+    """Every planned directory, as node_facts saw it, with its owner, group and mode."""
+    return all(((paths.get(entry["path"]) or {}).get("type"), (paths.get(entry["path"]) or {}).get("uid"),
+                (paths.get(entry["path"]) or {}).get("gid"), (paths.get(entry["path"]) or {}).get("mode")) == (
+                    "directory", entry["owner"], entry["group"], entry["mode"]) for entry in directories)
+
+
+def secret_file_as_planned(paths, path, uid, gid, sha256):
+    """A file with a secret in it (token, Redis password, Redis's configuration): its owner, mode 0600, its content."""
+    seen = paths.get(path) or {}
+    return (seen.get("type"), seen.get("uid"), seen.get("gid"), seen.get("mode"), seen.get("sha256")) == (
+        "file", uid, gid, "0600", sha256)
 
 
 def container_state(existing, wanted_hash):

@@ -573,8 +573,8 @@ def test_fault_tolerance_gives_the_head_its_redis_and_the_workers_a_long_reconne
     assert head["redis_password_file"] == head["secrets_dir"] + "/redis_password"
     assert head["redis_password_file"] not in head["absent_paths"]
     assert worker["secrets_dir"] + "/redis_password" in worker["absent_paths"]
-    assert plan["gcs_store"] == {"address": "198.18.88.80:6380", "namespace": "wizardsofts-ray-server84",
-                                 "password_sha": None, "host": "server80"}
+    assert plan["gcs_store"] == {"address": "198.18.88.80:6380", "redis_host": "198.18.88.80", "redis_port": 6380,
+                                 "namespace": "wizardsofts-ray-server84", "password_sha": None, "host": "server80"}
 
 
 def test_the_redis_password_is_in_no_plan_command_environment_or_label():
